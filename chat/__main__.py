@@ -1,0 +1,5 @@
+"""Allows ``python -m chat``."""
+
+from chat.cli import main
+
+main()

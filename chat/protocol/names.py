@@ -1,0 +1,36 @@
+"""Nick and channel grammar and case mapping: what counts as the same name, and what is a name.
+
+The server advertises ``CASEMAPPING=ascii``: only A–Z fold to a–z. It is what Modern IRC
+recommends for new servers, and every client implements it identically.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["CHANTYPES", "casefold", "is_channel", "valid_channel", "valid_nick"]
+
+CHANTYPES = "#&"
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*\Z")
+_CHANNEL_FORBIDDEN = re.compile(r"[\x00-\x20,:\x07\x7f]")
+
+
+def casefold(name: str) -> str:
+    """The key under which a nick or channel is unique (``ascii`` case mapping)."""
+    return name.translate(_ASCII_FOLD)
+
+
+def is_channel(target: str) -> bool:
+    return bool(target) and target[0] in CHANTYPES
+
+
+def valid_nick(nick: str, max_len: int) -> bool:
+    """RFC 2812 nick grammar: a letter or special first, then letters, digits, specials, '-'."""
+    return 0 < len(nick) <= max_len and _NICK.match(nick) is not None
+
+
+def valid_channel(name: str, max_len: int) -> bool:
+    """A channel prefix, then anything but spaces, commas, colons and control characters.
+    Non-ASCII letters are allowed so a room can be called ``#گفتگو``."""
+    return 1 < len(name) <= max_len and is_channel(name) and _CHANNEL_FORBIDDEN.search(name[1:]) is None

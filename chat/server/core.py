@@ -1,0 +1,245 @@
+"""The server's brain, without sockets: users, channels, command dispatch and output buffers.
+
+The loop feeds it bytes per connection and drains ``client.out`` for every client in
+``dirty``; everything else (who is where, what each command answers) happens here, so the whole
+behaviour is testable with plain data. Time comes from an injected clock for the same reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from chat import __version__
+from chat.config import Settings
+from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
+from chat.protocol import numerics as rpl
+from chat.server.registry import COMMANDS
+from chat.server.state import Channel, Client
+
+log = logging.getLogger(__name__)
+
+#: Capabilities this server implements (CAP LS). Values are not used by any of them yet.
+SUPPORTED_CAPS = ("echo-message", "message-tags", "server-time")
+
+
+def format_server_time(ts: float) -> str:
+    """IRCv3 server-time: ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+class ServerCore:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.name = settings.server_name
+        self.clock = clock
+        self.created = clock()
+        self.version = f"chat-{__version__}"
+        self.clients: dict[int, Client] = {}
+        self.nicks: dict[str, Client] = {}  # casefolded nick -> holder (also before registration)
+        self.channels: dict[str, Channel] = {}  # casefolded name -> channel
+        self.dirty: set[Client] = set()
+        self.max_seen_clients = 0
+        self._msgid_prefix = os.urandom(6).hex()
+        self._msgid_counter = 0
+
+    # ----------------------------------------------------------------- connection lifecycle
+
+    def connect(self, conn_id: int, host: str) -> Client:
+        now = self.clock()
+        client = Client(
+            id=conn_id,
+            host=host,
+            reader=LineReader(self.limits.max_line),
+            connected_at=now,
+            last_seen=now,
+            last_message=now,
+        )
+        client.refresh_prefix()
+        self.clients[conn_id] = client
+        self.max_seen_clients = max(self.max_seen_clients, len(self.clients))
+        log.debug("connection %d from %s", conn_id, host)
+        return client
+
+    def receive(self, client: Client, data: bytes) -> None:
+        """Bytes arrived from ``client``: split, parse and handle every complete line."""
+        if client.closing:
+            return
+        client.last_seen = self.clock()
+        client.ping_pending = False
+        for item in client.reader.feed(data):
+            if client.closing:
+                return
+            if isinstance(item, LineTooLong):
+                self.reply(client, rpl.ERR_INPUTTOOLONG, "Input line was too long")
+                continue
+            self._handle_line(client, item)
+
+    def connection_lost(self, client: Client, reason: str) -> None:
+        """The socket is gone (EOF, reset): tell the rooms, forget the client."""
+        if client.id in self.clients:
+            self._remove(client, reason)
+        self.dirty.discard(client)
+
+    def tick(self) -> None:
+        """Called about once a second: registration deadlines, keep-alive PINGs, ping timeouts."""
+        now = self.clock()
+        limits = self.limits
+        for client in list(self.clients.values()):
+            if client.closing:
+                continue
+            silent = now - client.last_seen
+            if not client.registered and now - client.connected_at > limits.registration_timeout:
+                self.disconnect(client, "Registration timed out")
+            elif silent > limits.ping_timeout:
+                self.disconnect(client, f"Ping timeout: {int(silent)} seconds")
+            elif silent > limits.ping_interval and not client.ping_pending and client.registered:
+                client.ping_pending = True
+                self.send(client, f"PING :{self.name}\r\n".encode())
+
+    def shutdown(self, reason: str = "Server shutting down") -> None:
+        """Tell every client why it is being dropped; the loop flushes and closes."""
+        line = f"ERROR :{reason}\r\n".encode()
+        for client in list(self.clients.values()):
+            if not client.closing:
+                self.send(client, line)
+                client.closing = True
+        log.info("shutdown: told %d clients %r", len(self.clients), reason)
+
+    def disconnect(self, client: Client, reason: str, *, quit_reason: str | None = None) -> None:
+        """Drop a client on the server's initiative: ERROR to it, QUIT to its rooms."""
+        if client.closing:
+            return
+        self.send(client, f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode())
+        self._remove(client, quit_reason or reason)
+        client.closing = True
+
+    def _remove(self, client: Client, reason: str) -> None:
+        if client.registered:
+            line = f":{client.prefix} QUIT :{reason}\r\n".encode()
+            self.send_to_peers(client, line, include_self=False)
+            log.info("%s left: %s", client.nick, reason)
+        for key in client.channels:
+            channel = self.channels.get(key)
+            if channel is not None:
+                channel.members.pop(client, None)
+                if not channel.members:
+                    del self.channels[key]
+        client.channels.clear()
+        folded = casefold(client.nick)
+        if self.nicks.get(folded) is client:
+            del self.nicks[folded]
+        self.clients.pop(client.id, None)
+
+    # ----------------------------------------------------------------------------- input
+
+    def _handle_line(self, client: Client, raw: bytes) -> None:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            words = raw.decode("utf-8", "replace").split()
+            cmd = next((w for w in words if not w.startswith(("@", ":"))), "*").upper()
+            self.send_message(
+                client,
+                Message("FAIL", [cmd, "INVALID_UTF8", "Message rejected: your client must send UTF-8"]),
+            )
+            return
+        try:
+            msg = parse(line)
+        except ParseError:
+            return  # a line of only spaces or tags: nothing to answer
+        spec = COMMANDS.get(msg.command)
+        if spec is None:
+            if client.registered:
+                self.reply(client, rpl.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+            else:
+                self.reply(client, rpl.ERR_NOTREGISTERED, "You have not registered")
+            return
+        if spec.needs_registration and not client.registered:
+            self.reply(client, rpl.ERR_NOTREGISTERED, "You have not registered")
+            return
+        if len(msg.params) < spec.min_params:
+            self.reply(client, rpl.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+            return
+        try:
+            spec.handler(self, client, msg)
+        except Exception:
+            log.exception("error handling %s from connection %d (%s)", msg.command, client.id, client.nick)
+            self.disconnect(client, "Internal server error")
+
+    # ---------------------------------------------------------------------------- output
+
+    def send(self, client: Client, data: bytes) -> None:
+        """Queue bytes for ``client``; a reader that falls too far behind is dropped."""
+        if client.closing:
+            return
+        out = client.out
+        if len(out) + len(data) > self.limits.sendq:
+            log.warning("%s (%s): SendQ exceeded, dropping", client.nick, client.host)
+            out.clear()
+            self.disconnect(client, "SendQ exceeded")
+            return
+        out += data
+        self.dirty.add(client)
+
+    def send_message(self, client: Client, msg: Message) -> None:
+        self.send(client, msg.encode())
+
+    def reply(self, client: Client, numeric: str, *params: str) -> None:
+        """A numeric reply addressed to ``client`` (``*`` before it has a nick). Middle parameters
+        may echo what the user typed (``NICK :a b``), so they are made wire-safe here."""
+        *middle, last = params or ("",)
+        safe = [_wire_safe(p) for p in middle]
+        self.send_message(client, Message(numeric, [client.nick, *safe, last], self.name))
+
+    def send_to_peers(self, client: Client, data: bytes, *, include_self: bool) -> None:
+        """Send once to everyone sharing a channel with ``client`` (NICK, QUIT)."""
+        seen: set[Client] = {client}
+        if include_self:
+            self.send(client, data)
+        for key in client.channels:
+            for member in self.channels[key].members:
+                if member not in seen:
+                    seen.add(member)
+                    self.send(member, data)
+
+    def send_to_channel(self, channel: Channel, data: bytes, *, skip: Client | None = None) -> None:
+        """The broadcast hot path: one encoded line appended to every member's buffer."""
+        for member in channel.members:
+            if member is not skip:
+                self.send(member, data)
+
+    # --------------------------------------------------------------------------- helpers
+
+    def new_msgid(self) -> str:
+        self._msgid_counter += 1
+        return f"{self._msgid_prefix}{self._msgid_counter:x}"
+
+    def registered_clients(self) -> Iterable[Client]:
+        return (c for c in self.clients.values() if c.registered)
+
+    def find_nick(self, nick: str) -> Client | None:
+        client = self.nicks.get(casefold(nick))
+        return client if client is not None and client.registered else None
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(casefold(name))
+
+
+def _wire_safe(param: str) -> str:
+    """A parameter that can stand in the middle of a line: no spaces, no leading colon."""
+    if param and " " not in param and not param.startswith(":"):
+        return param
+    return param.replace(" ", "_").lstrip(":") or "*"
+
+
+def build_core(settings: Settings, clock: Callable[[], float] = time.time) -> ServerCore:
+    """A core with every command module registered."""
+    # Importing the handler modules fills the COMMANDS table.
+    from chat.server import channels, messaging, queries, registration  # noqa: F401
+
+    return ServerCore(settings, clock)

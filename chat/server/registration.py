@@ -1,0 +1,183 @@
+"""Getting a connection from "just connected" to "registered": CAP, PASS, NICK, USER, and the
+welcome burst, plus the commands that are allowed at any time (PING, PONG, QUIT)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from chat.protocol import Message, casefold, valid_nick
+from chat.protocol import numerics as rpl
+from chat.server.channels import join_channel
+from chat.server.core import SUPPORTED_CAPS, ServerCore
+from chat.server.queries import send_lusers, send_motd
+from chat.server.registry import command
+from chat.server.state import Client
+
+log = logging.getLogger(__name__)
+
+CHANNEL_MODES = "nt"
+USER_MODES = "i"
+
+
+def isupport_tokens(core: ServerCore) -> list[str]:
+    limits = core.limits
+    return [
+        f"AWAYLEN={limits.away_length}",
+        "CASEMAPPING=ascii",
+        "CHANLIMIT=#&:",
+        f"CHANMODES=,,,{CHANNEL_MODES}",
+        f"CHANNELLEN={limits.channel_length}",
+        "CHANTYPES=#&",
+        f"NETWORK={core.settings.network}",
+        f"NICKLEN={limits.nick_length}",
+        "PREFIX=(o)@",
+        "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,NAMES:1,WHOIS:1",
+        f"TOPICLEN={limits.topic_length}",
+        "UTF8ONLY",
+    ]
+
+
+# ---------------------------------------------------------------------------------- CAP
+
+
+@command("CAP", min_params=1, needs_registration=False)
+def cap(core: ServerCore, client: Client, msg: Message) -> None:
+    sub = msg.params[0].upper()
+    if sub == "LS":
+        if not client.registered:
+            client.cap_negotiating = True
+        version = msg.param(1)
+        if version.isdigit():
+            client.cap_version = max(client.cap_version, int(version))
+        _cap_reply(core, client, "LS", " ".join(SUPPORTED_CAPS))
+    elif sub == "LIST":
+        _cap_reply(core, client, "LIST", " ".join(sorted(client.caps)))
+    elif sub == "REQ":
+        if not client.registered:
+            client.cap_negotiating = True
+        wanted = msg.param(1).split()
+        adding = {w for w in wanted if not w.startswith("-")}
+        removing = {w[1:] for w in wanted if w.startswith("-")}
+        if wanted and (adding | removing) <= set(SUPPORTED_CAPS):
+            client.caps |= adding
+            client.caps -= removing
+            _cap_reply(core, client, "ACK", msg.param(1))
+        else:
+            _cap_reply(core, client, "NAK", msg.param(1))
+    elif sub == "END":
+        if not client.registered:
+            client.cap_negotiating = False
+            _try_register(core, client)
+    else:
+        core.reply(client, rpl.ERR_INVALIDCAPCMD, sub, "Invalid CAP command")
+
+
+def _cap_reply(core: ServerCore, client: Client, sub: str, text: str) -> None:
+    core.send_message(client, Message("CAP", [client.nick, sub, text], core.name))
+
+
+# --------------------------------------------------------------------------- NICK / USER
+
+
+@command("PASS", needs_registration=False)
+def pass_(core: ServerCore, client: Client, msg: Message) -> None:
+    if client.registered:
+        core.reply(client, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
+    # No server password yet: accepted and ignored, as clients send one when configured to.
+
+
+@command("NICK", needs_registration=False)
+def nick(core: ServerCore, client: Client, msg: Message) -> None:
+    new = msg.param(0)
+    if not new:
+        core.reply(client, rpl.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    if not valid_nick(new, core.limits.nick_length):
+        core.reply(client, rpl.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        return
+    folded = casefold(new)
+    holder = core.nicks.get(folded)
+    if holder is not None and holder is not client:
+        core.reply(client, rpl.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        return
+    if new == client.nick:
+        return
+    old_folded = casefold(client.nick)
+    if core.nicks.get(old_folded) is client:
+        del core.nicks[old_folded]
+    core.nicks[folded] = client
+    if client.registered:
+        line = f":{client.prefix} NICK :{new}\r\n".encode()
+        client.nick = new
+        client.refresh_prefix()
+        core.send_to_peers(client, line, include_self=True)
+    else:
+        client.nick = new
+        client.refresh_prefix()
+        _try_register(core, client)
+
+
+@command("USER", min_params=4, needs_registration=False)
+def user(core: ServerCore, client: Client, msg: Message) -> None:
+    if client.registered:
+        core.reply(client, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
+    client.user = "~" + (username or "user")
+    client.realname = msg.params[3][:100]
+    client.refresh_prefix()
+    _try_register(core, client)
+
+
+def _try_register(core: ServerCore, client: Client) -> None:
+    if client.registered or client.cap_negotiating or client.nick == "*" or not client.user:
+        return
+    client.registered = True
+    core.nicks[casefold(client.nick)] = client
+    send_welcome(core, client)
+    for name in core.settings.default_channels:
+        join_channel(core, client, name)
+
+
+def send_welcome(core: ServerCore, client: Client) -> None:
+    created = datetime.fromtimestamp(core.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    network = core.settings.network
+    core.reply(client, rpl.RPL_WELCOME, f"Welcome to the {network} chat, {client.prefix}")
+    core.reply(client, rpl.RPL_YOURHOST, f"Your host is {core.name}, running version {core.version}")
+    core.reply(client, rpl.RPL_CREATED, f"This server was created {created}")
+    core.send_message(
+        client,
+        Message(
+            rpl.RPL_MYINFO, [client.nick, core.name, core.version, USER_MODES, CHANNEL_MODES + "o"], core.name
+        ),
+    )
+    tokens = isupport_tokens(core)
+    for start in range(0, len(tokens), 12):
+        core.reply(client, rpl.RPL_ISUPPORT, *tokens[start : start + 12], "are supported by this server")
+    send_lusers(core, client)
+    send_motd(core, client)
+    log.info("%s registered from %s", client.nick, client.host)
+
+
+# ------------------------------------------------------------------- at any time
+
+
+@command("PING", needs_registration=False)
+def ping(core: ServerCore, client: Client, msg: Message) -> None:
+    if not msg.params:
+        core.reply(client, "409", "No origin specified")
+        return
+    core.send_message(client, Message("PONG", [core.name, msg.params[0]], core.name))
+
+
+@command("PONG", needs_registration=False)
+def pong(core: ServerCore, client: Client, msg: Message) -> None:
+    """Receiving anything already counts as a sign of life; nothing more to do."""
+
+
+@command("QUIT", needs_registration=False)
+def quit_(core: ServerCore, client: Client, msg: Message) -> None:
+    reason = msg.param(0)
+    quit_reason = f"Quit: {reason}" if reason else "Quit"
+    core.disconnect(client, quit_reason, quit_reason=quit_reason)

@@ -1,0 +1,56 @@
+"""What the server knows about each connection and each channel: plain data, no I/O.
+
+The write buffer lives here too, as a ``bytearray`` the core appends to and the loop drains:
+the core decides *what* to send, the loop decides *when* the socket takes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chat.protocol import LineReader
+
+
+@dataclass(eq=False, slots=True)
+class Client:
+    """One TCP connection, registered or not. Compared and hashed by identity."""
+
+    id: int
+    host: str
+    reader: LineReader
+    connected_at: float
+    nick: str = "*"
+    user: str = ""
+    realname: str = ""
+    registered: bool = False
+    cap_negotiating: bool = False
+    cap_version: int = 0
+    caps: set[str] = field(default_factory=set)
+    modes: set[str] = field(default_factory=set)
+    channels: set[str] = field(default_factory=set)  # casefolded channel names
+    away: str | None = None
+    last_seen: float = 0.0
+    last_message: float = 0.0  # for WHOIS idle time
+    ping_pending: bool = False
+    closing: bool = False
+    out: bytearray = field(default_factory=bytearray)
+    prefix: str = "*"  # nick!user@host, refreshed on NICK/USER
+
+    def refresh_prefix(self) -> None:
+        self.prefix = f"{self.nick}!{self.user or '~u'}@{self.host}"
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    """A room. ``members`` maps each member to its prefix (``"@"`` for operators, else ``""``)."""
+
+    name: str
+    created: float
+    members: dict[Client, str] = field(default_factory=dict)
+    topic: str = ""
+    topic_by: str = ""
+    topic_time: float = 0.0
+    modes: set[str] = field(default_factory=lambda: {"n", "t"})
+
+    def is_operator(self, client: Client) -> bool:
+        return self.members.get(client) == "@"
