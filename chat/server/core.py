@@ -138,11 +138,16 @@ class ServerCore:
     # ----------------------------------------------------------------------------- input
 
     def _handle_line(self, client: Client, raw: bytes) -> None:
+        if b"\0" in raw or b"\r" in raw:
+            # A stray CR could end the line early in a recipient's client (line injection).
+            raw = raw.replace(b"\0", b"").replace(b"\r", b"")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             words = raw.decode("utf-8", "replace").split()
             cmd = next((w for w in words if not w.startswith(("@", ":"))), "*").upper()
+            if not (cmd.isascii() and cmd.isalnum() and len(cmd) <= 20):
+                cmd = "*"
             self.send_message(
                 client,
                 Message("FAIL", [cmd, "INVALID_UTF8", "Message rejected: your client must send UTF-8"]),

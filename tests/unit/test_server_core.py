@@ -288,7 +288,7 @@ def test_mode_queries_and_changes() -> None:
 
 def test_who_whois_list_ison_userhost() -> None:
     h = Harness()
-    alice, bob = h.user("alice"), h.user("bob")
+    alice, _bob = h.user("alice"), h.user("bob")
     alice.take()
     who = alice.send("WHO #lobby").take()
     assert [m.params[5] for m in who if m.command == "352"] == ["alice", "bob"]
@@ -416,3 +416,21 @@ def test_shutdown_tells_everyone() -> None:
     for c in (alice, bob):
         last = c.take()[-1]
         assert last.command == "ERROR" and last.params == ["Server shutting down"]
+
+
+def test_stray_cr_and_nul_cannot_inject_lines_into_other_clients() -> None:
+    h = Harness()
+    alice, bob = h.user("alice"), h.user("bob")
+    alice.take()
+    bob.send_bytes(b"PRIVMSG #lobby :hi\rQUIT :fake\x00!\r\n")
+    raw = bytes(alice.client.out)
+    assert raw.count(b"\r") == 1 and b"\x00" not in raw
+    assert [m.params for m in alice.take()] == [["#lobby", "hiQUIT :fake!"]]
+
+
+def test_invalid_utf8_garbage_command_is_answered_without_crashing() -> None:
+    h = Harness()
+    junk = h.connect().send_bytes(b"\xff\x00\x01 \xfe\r\n")
+    (fail,) = junk.take()
+    assert fail.params[:2] == ["*", "INVALID_UTF8"]
+    assert not junk.client.closing
