@@ -1,0 +1,35 @@
+# Developer and CI entry points. `make test` works on a fresh clone: it builds .venv first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install, so the venv is rebuilt only when pyproject.toml changes.
+STAMP := $(VENV)/.installed
+
+.PHONY: venv serve test lint sysdeps clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "need Python >= 3.11, but $(PYTHON) is $$($(PYTHON) --version 2>&1); set PYTHON=..." >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+serve: venv
+	$(BIN)/chat serve --config config/lan.yaml
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: sysdeps lint
+	$(BIN)/pytest
+
+sysdeps:
+	bash deploy/sysdeps.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

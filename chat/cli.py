@@ -1,0 +1,183 @@
+"""The ``chat`` command: parses arguments and hands them to the server or a client.
+
+Nothing here does chat work. The server and client modules are imported inside their
+commands so ``chat --help`` stays fast and one side's import problems cannot break the other.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chat import __version__
+from chat.config import LOG_LEVELS, ConfigError, Limits, load_settings
+from chat.protocol import valid_nick
+
+__all__ = ["app", "main", "nick_from_username"]
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DEFAULT_ADDRESS = "localhost"
+ADDRESS_HELP = "Server as host, host:port or [ipv6]:port; the port defaults to 6667."
+FALLBACK_NICK = "guest"
+
+app = typer.Typer(
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="LAN chat over IRC: run the server, or talk on one.",
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"chat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """LAN chat over IRC: run the server, or talk on one."""
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Keeps each event on one line so server logs can be grepped and tailed line by line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _fail(message: str) -> typer.Exit:
+    """Usage and settings errors: the message alone, exit 2, as for any bad command line."""
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="YAML settings file, as config/lan.yaml; built-in defaults if omitted."
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env: CHAT_HOST].")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port to listen on, 0 for any free port [env: CHAT_PORT].")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where messages are stored [env: CHAT_DATA_DIR].")
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help=f"One of {', '.join(LOG_LEVELS)} [env: CHAT_LOG_LEVEL]."),
+    ] = None,
+) -> None:
+    """Run the chat server until interrupted."""
+    overrides = {"host": host, "port": port, "data_dir": data_dir, "log_level": log_level}
+    try:
+        settings = load_settings(config, overrides)
+    except ConfigError as err:
+        raise _fail(str(err)) from None
+    _configure_logging(settings.log_level)
+    from chat.server.loop import serve as run_server
+
+    raise typer.Exit(run_server(settings))
+
+
+def nick_from_username(name: str) -> str:
+    """A valid IRC nick that still looks like the login name, so colleagues recognise each other.
+
+    Characters IRC forbids become ``_`` (``john.doe`` -> ``john_doe``); a leading digit or
+    ``-`` gets a ``_`` in front; a name with nothing usable left becomes ``guest``.
+    """
+    max_len = Limits().nick_length
+    nick = re.sub(r"[^A-Za-z0-9\[\]\\`_^{|}-]", "_", name)[:max_len]
+    if nick and not re.match(r"[A-Za-z\[\]\\`_^{|}]", nick):
+        nick = ("_" + nick)[:max_len]
+    return nick if valid_nick(nick, max_len) and nick.strip("_") else FALLBACK_NICK
+
+
+def _default_nick() -> str:
+    try:
+        return nick_from_username(getpass.getuser())
+    except (OSError, KeyError):  # no login name at all, e.g. a container with an unknown uid
+        return FALLBACK_NICK
+
+
+@app.command()
+def connect(
+    address: Annotated[str, typer.Argument(help=ADDRESS_HELP)] = DEFAULT_ADDRESS,
+    nick: Annotated[
+        str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")
+    ] = None,
+    json_mode: Annotated[
+        bool, typer.Option("--json", help="Read and write JSON lines instead of the interactive screen.")
+    ] = False,
+    channels: Annotated[
+        list[str] | None, typer.Option("--channel", "-c", help="Channel to join; repeat for more.")
+    ] = None,
+    no_retry: Annotated[
+        bool, typer.Option("--no-retry", help="Exit when the connection drops instead of reconnecting.")
+    ] = False,
+) -> None:
+    """Chat from the terminal."""
+    chosen = nick if nick is not None else _default_nick()
+    if not valid_nick(chosen, len(chosen)):  # the server decides the length; the grammar is fixed
+        raise _fail(
+            f'--nick: "{chosen}" is not a valid nick: start with a letter or one of []\\`_^{{|}}, '
+            "then letters, digits, those characters or '-'"
+        )
+    from chat.client.address import parse_address
+
+    try:
+        parse_address(address)  # a typo in the address is a usage error, not a connection failure
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    from chat.client.terminal import run
+
+    raise typer.Exit(run(address, chosen, json_mode=json_mode, channels=channels or [], retry=not no_retry))
+
+
+@app.command()
+def status(
+    address: Annotated[str, typer.Argument(help=ADDRESS_HELP)],
+    timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for the server.")] = 5.0,
+) -> None:
+    """Check whether a server is up and show what it reports about itself."""
+    from chat.client.status import main as status_main
+
+    raise typer.Exit(status_main(address, timeout=timeout))
+
+
+@app.command()
+def gui(
+    address: Annotated[str, typer.Argument(help=ADDRESS_HELP)] = DEFAULT_ADDRESS,
+    nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use.")] = None,
+) -> None:
+    """Chat from a desktop window (not built yet)."""
+    raise _fail("the desktop client is not built yet; use 'chat connect'")
+
+
+def main() -> None:
+    """Console-script entry point (``chat = "chat.cli:main"``)."""
+    app()

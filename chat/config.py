@@ -1,0 +1,440 @@
+"""Server settings: one YAML file in, frozen typed settings out, with errors that name the key.
+
+Settings come from four layers, each overriding the one before: the dataclass defaults, the
+YAML file (layout documented in ``config/lan.yaml``), ``CHAT_*`` environment variables, and
+command-line options. Every value is checked before the server starts, so a typo in the file
+stops the server with a message pointing at the line to fix instead of surfacing later as an
+odd runtime failure. All problems found are reported at once, one per line, so the admin does
+not have to fix and retry one key at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chat.protocol.names import casefold, valid_channel
+
+__all__ = ["LOG_LEVELS", "ConfigError", "Limits", "Settings", "load_settings"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-connection and per-server limits."""
+
+    max_clients: int = 5000
+    max_line: int = 512  # bytes before tags, CRLF included (RFC 1459)
+    ping_interval: float = 60.0  # seconds of silence before the server PINGs a client
+    ping_timeout: float = 120.0  # seconds of silence after which a client is dropped
+    registration_timeout: float = 60.0  # seconds to finish NICK/USER
+    sendq: int = 1_048_576  # bytes queued for one client before it is dropped ("SendQ exceeded")
+    nick_length: int = 30
+    channel_length: int = 50
+    topic_length: int = 390
+    away_length: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    server_name: str = "chat.lan"
+    network: str = "LAN"
+    host: str = "0.0.0.0"
+    port: int = 6667
+    motd: str = "Welcome to the LAN chat. Type /help for commands."
+    default_channels: tuple[str, ...] = ("#lobby",)
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    log_level: str = "INFO"
+    limits: Limits = field(default_factory=Limits)
+
+
+class ConfigError(Exception):
+    """The settings cannot be used; the message is written for the admin, so print it as is."""
+
+
+class _Invalid(Exception):
+    """A value failed its check; the caller prefixes where the value came from."""
+
+
+# --- value checks: each takes what YAML (or the caller) produced and returns the typed value ---
+
+
+def _describe(value: object) -> str:
+    """How a bad value is quoted back: in YAML's spelling, since that is what the admin wrote."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _bool_hint(value: object) -> str:
+    """YAML 1.1 turns unquoted yes/no/on/off into booleans, which surprises everyone once."""
+    return " (quote it: YAML reads unquoted yes/no/on/off as true/false)" if isinstance(value, bool) else ""
+
+
+def _string(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise _Invalid(f"expected a string, got {_describe(value)}{_bool_hint(value)}")
+
+
+def _word(value: object) -> str:
+    """Names and addresses end up inside IRC lines, where a space would split the field."""
+    if isinstance(value, str) and value and not any(c.isspace() or not c.isprintable() for c in value):
+        return value
+    raise _Invalid(f"expected a non-empty value without spaces, got {_describe(value)}{_bool_hint(value)}")
+
+
+def _integer(value: object, low: int, high: int | None) -> int:
+    # bool is a subclass of int, but `port: yes` is a mistake, not port 1.
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    ):
+        return value
+    span = f"{low}–{high}" if high is not None else f"≥ {low}"
+    raise _Invalid(f"expected an integer {span}, got {_describe(value)}")
+
+
+_port = functools.partial(_integer, low=0, high=65_535)
+
+
+def _port_text(value: object) -> int:
+    """Environment variables are always text; only plain decimal digits count as a port."""
+    text = _string(value)
+    if re.fullmatch(r"\s*[0-9]{1,5}\s*", text) and int(text) <= 65_535:
+        return int(text)
+    raise _Invalid(f"expected an integer 0–65535, got {_describe(value)}")
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise _Invalid(f"expected a number of seconds > 0, got {_describe(value)}")
+
+
+def _log_level(value: object) -> str:
+    if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+        return value.strip().upper()
+    raise _Invalid(f"expected one of {', '.join(LOG_LEVELS)}, got {_describe(value)}")
+
+
+def _directory(value: object) -> Path:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value.strip():
+        return Path(value).expanduser()
+    raise _Invalid(f"expected a directory path, got {_describe(value)}{_bool_hint(value)}")
+
+
+def _absolute(path: Path) -> Path:
+    """Resolved once at load time so a later chdir cannot move the server's data."""
+    return Path(os.path.abspath(path))
+
+
+_Check = Callable[[object], Any]
+
+#: YAML key under ``server:`` -> (Settings field, check). ``default_channels`` is not here: its
+#: check needs the channel length from the ``limits:`` section (see :func:`_channels`).
+_SERVER: dict[str, tuple[str, _Check]] = {
+    "name": ("server_name", _word),
+    "network": ("network", _word),
+    "host": ("host", _word),
+    "port": ("port", _port),
+    "motd": ("motd", _string),
+    "data_dir": ("data_dir", _directory),
+    "log_level": ("log_level", _log_level),
+}
+
+#: YAML key under ``limits:`` (the Limits field name) -> check.
+_LIMITS: dict[str, _Check] = {
+    "max_clients": functools.partial(_integer, low=1, high=None),
+    # Clients assume RFC 1459's 512 bytes; a smaller limit would reject ordinary lines.
+    "max_line": functools.partial(_integer, low=512, high=65_536),
+    "ping_interval": _seconds,
+    "ping_timeout": _seconds,
+    "registration_timeout": _seconds,
+    "sendq": functools.partial(_integer, low=512, high=None),
+    "nick_length": functools.partial(_integer, low=1, high=255),
+    "channel_length": functools.partial(_integer, low=2, high=255),
+    "topic_length": functools.partial(_integer, low=1, high=None),
+    "away_length": functools.partial(_integer, low=1, high=None),
+}
+
+#: The keys each section accepts, in the order config/lan.yaml lists them.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "server": ("name", "network", "host", "port", "motd", "default_channels", "data_dir", "log_level"),
+    "limits": tuple(_LIMITS),
+}
+
+#: Environment variable -> (Settings field, check).
+_ENV: dict[str, tuple[str, _Check]] = {
+    "CHAT_HOST": ("host", _word),
+    "CHAT_PORT": ("port", _port_text),
+    "CHAT_DATA_DIR": ("data_dir", _directory),
+    "CHAT_LOG_LEVEL": ("log_level", _log_level),
+}
+
+#: Command-line override key -> check. Reported under the option's spelling (``--data-dir``).
+_OVERRIDES: dict[str, _Check] = {
+    "host": _word,
+    "port": _port,
+    "data_dir": _directory,
+    "log_level": _log_level,
+}
+
+
+class _Problems:
+    """Collects every problem so one run of the server reports all of them."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def check(self, where: str, check: _Check, value: object) -> Any:
+        """The checked value, or None (and a recorded problem) if it is invalid."""
+        try:
+            return check(value)
+        except _Invalid as err:
+            self.add(f"{where}: {err}")
+            return None
+
+
+# --- the YAML file ---
+
+
+def _read_yaml(path: Path) -> object:
+    """Parsed document; file-level failures raise at once since nothing else can be checked."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a directory, not a config file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{where}: not UTF-8 text (bad byte at offset {err.start})") from None
+    except OSError as err:
+        raise ConfigError(f"{where}: cannot read: {err.strerror}") from None
+    try:
+        duplicates = _duplicate_keys(where, yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicates:
+            # PyYAML silently keeps the last of two equal keys; an admin who set a value twice
+            # would not know which one the server uses.
+            raise ConfigError("\n".join(duplicates))
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = err.problem or err.context or "unreadable"
+        raise ConfigError(f"{where}: {place}invalid YAML: {problem}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{where}: invalid YAML: {err}") from None
+
+
+def _duplicate_keys(where: str, root: yaml.Node | None) -> list[str]:
+    found: list[str] = []
+    seen_nodes: set[int] = set()  # anchors can make the node graph cyclic
+
+    def walk(node: yaml.Node, dotted: str) -> None:
+        if id(node) in seen_nodes:
+            return
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[tuple[str, str], int] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                path = f"{dotted}.{key}" if dotted else key
+                line = key_node.start_mark.line + 1
+                ident = (key_node.tag, key)
+                if ident in first_line:
+                    found.append(
+                        f"{where}: line {line}: {path}: duplicate key (first set on line {first_line[ident]})"
+                    )
+                else:
+                    first_line[ident] = line
+                walk(value_node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, f"{dotted}[{index}]")
+
+    if root is not None:
+        walk(root, "")
+    return found
+
+
+def _unknown_key(section: str, key: str) -> str:
+    own = list(_SECTIONS) if not section else list(_SECTIONS[section])
+    close = difflib.get_close_matches(key, own, n=1)
+    if close:
+        hint = f'did you mean "{close[0]}"?'
+    else:
+        elsewhere = [f"{name}.{key}" for name, keys in _SECTIONS.items() if name != section and key in keys]
+        hint = f'did you mean "{elsewhere[0]}"?' if elsewhere else f"expected one of: {', '.join(own)}"
+    return f"unknown key ({hint})"
+
+
+def _section(where: str, name: str, data: Mapping[object, object], problems: _Problems) -> dict[str, object]:
+    """The section's raw key/value pairs with unknown keys reported."""
+    raw = data.get(name)
+    if raw is None:  # absent, or present with everything under it commented out
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(f"{where}: {name}: expected a mapping of settings, got {_describe(raw)}")
+        return {}
+    known: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(key, str) and key in _SECTIONS[name]:
+            known[key] = value
+        else:
+            problems.add(f"{where}: {name}.{key}: {_unknown_key(name, str(key))}")
+    return known
+
+
+def _channels(where: str, value: object, max_len: int, problems: _Problems) -> tuple[str, ...] | None:
+    key = "server.default_channels"
+    if not isinstance(value, list):
+        problems.add(
+            f'{where}: {key}: expected a list of channel names like ["#lobby"], got {_describe(value)}'
+        )
+        return None
+    names: list[str] = []
+    first: dict[str, int] = {}
+    for index, item in enumerate(value):
+        at = f"{where}: {key}[{index}]"
+        if item is None:
+            problems.add(
+                f'{at}: expected a channel name, got an empty value (quote it, as in "#lobby": '
+                "an unquoted # starts a YAML comment)"
+            )
+        elif not isinstance(item, str) or not valid_channel(item, max_len):
+            problems.add(
+                f"{at}: expected a channel name: # or & then up to {max_len - 1} characters "
+                f"without spaces, commas or colons, got {_describe(item)}"
+            )
+        elif casefold(item) in first:
+            problems.add(f"{at}: {_describe(item)} is already listed at {key}[{first[casefold(item)]}]")
+        else:
+            first[casefold(item)] = index
+            names.append(item)
+    return tuple(names)
+
+
+def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Settings fields, Limits fields) set by the file."""
+    where = str(path)
+    data = _read_yaml(path)
+    if data is None:  # empty, or only comments: all defaults
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping with server: and limits: sections, got {_describe(data)}"
+        )
+    for key in data:
+        if key not in _SECTIONS:
+            problems.add(f"{where}: {key}: {_unknown_key('', str(key))}")
+
+    # limits: is read first because channel names are checked against its channel_length, but
+    # its problems are listed after server:'s, in the order the file has them.
+    limit_problems = _Problems()
+    raw_limits = _section(where, "limits", data, limit_problems)
+    limits: dict[str, Any] = {}
+    for key, value in raw_limits.items():
+        checked = limit_problems.check(f"{where}: limits.{key}", _LIMITS[key], value)
+        if checked is not None:
+            limits[key] = checked
+    merged = dataclasses.replace(Limits(), **limits)
+    for low, high, relation in (
+        ("ping_interval", "ping_timeout", "greater than"),
+        ("max_line", "sendq", "at least"),
+    ):
+        given = {low, high} & raw_limits.keys()
+        if not given or not given <= limits.keys():  # not set here, or already reported as invalid
+            continue
+        low_value, high_value = getattr(merged, low), getattr(merged, high)
+        if high_value < low_value or (relation == "greater than" and high_value == low_value):
+            limit_problems.add(
+                f"{where}: limits.{high}: must be {relation} limits.{low} ({low_value:g}), got {high_value:g}"
+            )
+
+    server: dict[str, Any] = {}
+    for key, value in _section(where, "server", data, problems).items():
+        if key == "default_channels":
+            name, checked = key, _channels(where, value, merged.channel_length, problems)
+        else:
+            name, check = _SERVER[key]
+            checked = problems.check(f"{where}: server.{key}", check, value)
+        if checked is not None:
+            server[name] = checked
+    problems.lines.extend(limit_problems.lines)
+    return server, limits
+
+
+# --- putting the layers together ---
+
+
+def load_settings(
+    path: Path | None,
+    overrides: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from defaults < YAML file < ``CHAT_*`` environment < command-line overrides.
+
+    ``path=None`` skips the file. ``overrides`` takes ``host``, ``port``, ``data_dir`` and
+    ``log_level``; None values mean "not given". ``environ`` defaults to ``os.environ``; an
+    empty variable counts as unset, as shells make unsetting awkward. The returned
+    ``data_dir`` is absolute, resolved against the current directory.
+
+    Raises ConfigError with every problem found, one per line.
+    """
+    problems = _Problems()
+    fields: dict[str, Any] = {}
+    limits: dict[str, Any] = {}
+    if path is not None:
+        fields, limits = _from_file(path, problems)
+
+    env = os.environ if environ is None else environ
+    for var, (name, check) in _ENV.items():
+        text = env.get(var)
+        if text:
+            checked = problems.check(var, check, text)
+            if checked is not None:
+                fields[name] = checked
+
+    for key, value in (overrides or {}).items():
+        if key not in _OVERRIDES:
+            raise ValueError(f"unknown settings override {key!r}; expected one of {sorted(_OVERRIDES)}")
+        if value is not None:
+            checked = problems.check("--" + key.replace("_", "-"), _OVERRIDES[key], value)
+            if checked is not None:
+                fields[key] = checked
+
+    if problems.lines:
+        raise ConfigError("\n".join(problems.lines))
+    settings = dataclasses.replace(Settings(), **fields, limits=dataclasses.replace(Limits(), **limits))
+    return dataclasses.replace(settings, data_dir=_absolute(settings.data_dir))
