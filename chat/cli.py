@@ -76,9 +76,7 @@ def _fail(message: str) -> typer.Exit:
 def serve(
     config: Annotated[
         Path | None,
-        typer.Option(
-            "--config", help="YAML settings file, as config/lan.yaml; built-in defaults if omitted."
-        ),
+        typer.Option("--config", help="YAML settings file, as config/lan.yaml; built-in defaults if omitted."),
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on [env: CHAT_HOST].")] = None,
     port: Annotated[
@@ -91,9 +89,13 @@ def serve(
         str | None,
         typer.Option("--log-level", help=f"One of {', '.join(LOG_LEVELS)} [env: CHAT_LOG_LEVEL]."),
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(help="Where messages are kept: sqlite (survives restarts) or memory [env: CHAT_HISTORY]."),
+    ] = None,
 ) -> None:
     """Run the chat server until interrupted."""
-    overrides = {"host": host, "port": port, "data_dir": data_dir, "log_level": log_level}
+    overrides = {"host": host, "port": port, "data_dir": data_dir, "log_level": log_level, "history": history}
     try:
         settings = load_settings(config, overrides)
     except ConfigError as err:
@@ -127,9 +129,7 @@ def _default_nick() -> str:
 @app.command()
 def connect(
     address: Annotated[str, typer.Argument(help=ADDRESS_HELP)] = DEFAULT_ADDRESS,
-    nick: Annotated[
-        str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")
-    ] = None,
+    nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
     json_mode: Annotated[
         bool, typer.Option("--json", help="Read and write JSON lines instead of the interactive screen.")
     ] = False,

@@ -26,7 +26,7 @@ import yaml
 
 from chat.protocol.names import casefold, valid_channel
 
-__all__ = ["LOG_LEVELS", "ConfigError", "Limits", "Settings", "load_settings"]
+__all__ = ["LOG_LEVELS", "ConfigError", "History", "Limits", "Settings", "load_settings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -48,6 +48,17 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """Where messages are kept and for how long (see chat/server/history.py)."""
+
+    store: str = "sqlite"  # "sqlite" (durable, under data_dir) or "memory" (lost on restart)
+    max_messages: int = 0  # per conversation; 0 keeps everything
+    max_age_days: float = 0.0  # 0 keeps everything
+    sync: str = "normal"  # SQLite synchronous: "normal" survives a killed server, "full" a power cut
+    max_fetch: int = 1000  # most messages one CHATHISTORY request returns (ISUPPORT CHATHISTORY=)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server_name: str = "chat.lan"
     network: str = "LAN"
@@ -58,6 +69,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     log_level: str = "INFO"
     limits: Limits = field(default_factory=Limits)
+    history: History = field(default_factory=History)
 
 
 class ConfigError(Exception):
@@ -108,12 +120,7 @@ def _word(value: object) -> str:
 
 def _integer(value: object, low: int, high: int | None) -> int:
     # bool is a subclass of int, but `port: yes` is a mistake, not port 1.
-    if (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and value >= low
-        and (high is None or value <= high)
-    ):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high):
         return value
     span = f"{low}–{high}" if high is not None else f"≥ {low}"
     raise _Invalid(f"expected an integer {span}, got {_describe(value)}")
@@ -140,6 +147,21 @@ def _log_level(value: object) -> str:
     if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
         return value.strip().upper()
     raise _Invalid(f"expected one of {', '.join(LOG_LEVELS)}, got {_describe(value)}")
+
+
+def _choice(value: object, options: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value.strip().lower() in options:
+        return value.strip().lower()
+    raise _Invalid(f"expected one of {', '.join(options)}, got {_describe(value)}{_bool_hint(value)}")
+
+
+def _days(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise _Invalid(f"expected a number of days ≥ 0 (0 keeps everything), got {_describe(value)}")
+
+
+_store = functools.partial(_choice, options=("sqlite", "memory"))
 
 
 def _directory(value: object) -> Path:
@@ -184,10 +206,20 @@ _LIMITS: dict[str, _Check] = {
     "away_length": functools.partial(_integer, low=1, high=None),
 }
 
+#: YAML key under ``history:`` (the History field name) -> check.
+_HISTORY: dict[str, _Check] = {
+    "store": _store,
+    "max_messages": functools.partial(_integer, low=0, high=None),
+    "max_age_days": _days,
+    "sync": functools.partial(_choice, options=("normal", "full")),
+    "max_fetch": functools.partial(_integer, low=1, high=100_000),
+}
+
 #: The keys each section accepts, in the order config/lan.yaml lists them.
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("name", "network", "host", "port", "motd", "default_channels", "data_dir", "log_level"),
     "limits": tuple(_LIMITS),
+    "history": tuple(_HISTORY),
 }
 
 #: Environment variable -> (Settings field, check).
@@ -196,6 +228,7 @@ _ENV: dict[str, tuple[str, _Check]] = {
     "CHAT_PORT": ("port", _port_text),
     "CHAT_DATA_DIR": ("data_dir", _directory),
     "CHAT_LOG_LEVEL": ("log_level", _log_level),
+    "CHAT_HISTORY": ("history", _store),
 }
 
 #: Command-line override key -> check. Reported under the option's spelling (``--data-dir``).
@@ -204,6 +237,7 @@ _OVERRIDES: dict[str, _Check] = {
     "port": _port,
     "data_dir": _directory,
     "log_level": _log_level,
+    "history": _store,
 }
 
 
@@ -273,9 +307,7 @@ def _duplicate_keys(where: str, root: yaml.Node | None) -> list[str]:
                 line = key_node.start_mark.line + 1
                 ident = (key_node.tag, key)
                 if ident in first_line:
-                    found.append(
-                        f"{where}: line {line}: {path}: duplicate key (first set on line {first_line[ident]})"
-                    )
+                    found.append(f"{where}: line {line}: {path}: duplicate key (first set on line {first_line[ident]})")
                 else:
                     first_line[ident] = line
                 walk(value_node, path)
@@ -319,9 +351,7 @@ def _section(where: str, name: str, data: Mapping[object, object], problems: _Pr
 def _channels(where: str, value: object, max_len: int, problems: _Problems) -> tuple[str, ...] | None:
     key = "server.default_channels"
     if not isinstance(value, list):
-        problems.add(
-            f'{where}: {key}: expected a list of channel names like ["#lobby"], got {_describe(value)}'
-        )
+        problems.add(f'{where}: {key}: expected a list of channel names like ["#lobby"], got {_describe(value)}')
         return None
     names: list[str] = []
     first: dict[str, int] = {}
@@ -345,15 +375,15 @@ def _channels(where: str, value: object, max_len: int, problems: _Problems) -> t
     return tuple(names)
 
 
-def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(Settings fields, Limits fields) set by the file."""
+def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(Settings fields, Limits fields, History fields) set by the file."""
     where = str(path)
     data = _read_yaml(path)
     if data is None:  # empty, or only comments: all defaults
-        return {}, {}
+        return {}, {}, {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{where}: expected a mapping with server: and limits: sections, got {_describe(data)}"
+            f"{where}: expected a mapping with server:, limits: and history: sections, got {_describe(data)}"
         )
     for key in data:
         if key not in _SECTIONS:
@@ -392,7 +422,12 @@ def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[st
         if checked is not None:
             server[name] = checked
     problems.lines.extend(limit_problems.lines)
-    return server, limits
+    history: dict[str, Any] = {}
+    for key, value in _section(where, "history", data, problems).items():
+        checked = problems.check(f"{where}: history.{key}", _HISTORY[key], value)
+        if checked is not None:
+            history[key] = checked
+    return server, limits, history
 
 
 # --- putting the layers together ---
@@ -415,8 +450,9 @@ def load_settings(
     problems = _Problems()
     fields: dict[str, Any] = {}
     limits: dict[str, Any] = {}
+    history: dict[str, Any] = {}
     if path is not None:
-        fields, limits = _from_file(path, problems)
+        fields, limits, history = _from_file(path, problems)
 
     env = os.environ if environ is None else environ
     for var, (name, check) in _ENV.items():
@@ -436,5 +472,12 @@ def load_settings(
 
     if problems.lines:
         raise ConfigError("\n".join(problems.lines))
-    settings = dataclasses.replace(Settings(), **fields, limits=dataclasses.replace(Limits(), **limits))
+    if "history" in fields:  # CHAT_HISTORY / --history choose the store, the file keeps the rest
+        history["store"] = fields.pop("history")
+    settings = dataclasses.replace(
+        Settings(),
+        **fields,
+        limits=dataclasses.replace(Limits(), **limits),
+        history=dataclasses.replace(History(), **history),
+    )
     return dataclasses.replace(settings, data_dir=_absolute(settings.data_dir))

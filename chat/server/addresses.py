@@ -41,9 +41,7 @@ def lan_addresses() -> list[str]:
             candidates = _linux_interface_addresses()
     if not candidates:
         with contextlib.suppress(OSError):
-            candidates = [
-                str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-            ]
+            candidates = [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
     unique: list[ipaddress.IPv4Address] = []
     for text in candidates:
         addr = ipaddress.IPv4Address(text)

@@ -166,9 +166,7 @@ def channel_mode(core: ServerCore, client: Client, msg: Message) -> None:
         core.send_to_channel(channel, Message("MODE", [channel.name, *applied], client.prefix).encode())
 
 
-def _apply_channel_modes(
-    core: ServerCore, client: Client, channel: Channel, change: str, args: list[str]
-) -> list[str]:
+def _apply_channel_modes(core: ServerCore, client: Client, channel: Channel, change: str, args: list[str]) -> list[str]:
     """Apply +/-n, +/-t and +/-o; return the MODE parameters that actually changed something."""
     adding = True
     done = ""
@@ -189,9 +187,7 @@ def _apply_channel_modes(
             nick = next(arg_iter, None)
             target = core.find_nick(nick) if nick else None
             if target is None or target not in channel.members:
-                core.reply(
-                    client, rpl.ERR_USERNOTINCHANNEL, nick or "*", channel.name, "They aren't on that channel"
-                )
+                core.reply(client, rpl.ERR_USERNOTINCHANNEL, nick or "*", channel.name, "They aren't on that channel")
                 continue
             channel.members[target] = "@" if adding else ""
             prefix = "+" if adding else "-"

@@ -17,13 +17,26 @@ from chat import __version__
 from chat.config import Settings
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
+from chat.protocol.message import escape_tag_value
+from chat.server.history import HistoryStore, MemoryHistory, SqliteHistory
 from chat.server.registry import COMMANDS
 from chat.server.state import Channel, Client
 
 log = logging.getLogger(__name__)
 
-#: Capabilities this server implements (CAP LS). Values are not used by any of them yet.
-SUPPORTED_CAPS = ("echo-message", "message-tags", "server-time")
+#: Capabilities this server implements (CAP LS). ``chat/session`` is ours: it hands a client a
+#: token that lets its next connection take its nick back from a half-dead old one.
+SUPPORTED_CAPS = (
+    "batch",
+    "chat/session",
+    "draft/chathistory",
+    "echo-message",
+    "labeled-response",
+    "message-tags",
+    "server-time",
+)
+#: How often (in ticks, about seconds) old history is pruned.
+PRUNE_EVERY = 300
 
 
 def format_server_time(ts: float) -> str:
@@ -32,7 +45,9 @@ def format_server_time(ts: float) -> str:
 
 
 class ServerCore:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: Settings, clock: Callable[[], float] = time.time, history: HistoryStore | None = None
+    ) -> None:
         self.settings = settings
         self.limits = settings.limits
         self.name = settings.server_name
@@ -44,8 +59,11 @@ class ServerCore:
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
         self.dirty: set[Client] = set()
         self.max_seen_clients = 0
+        self.history: HistoryStore = history if history is not None else MemoryHistory()
         self._msgid_prefix = os.urandom(6).hex()
         self._msgid_counter = 0
+        self._batch_counter = 0
+        self._ticks = 0
 
     # ----------------------------------------------------------------- connection lifecycle
 
@@ -85,9 +103,17 @@ class ServerCore:
             self._remove(client, reason)
         self.dirty.discard(client)
 
+    def commit(self) -> None:
+        """Make this iteration's messages durable. The loop calls it before flushing any output,
+        so nobody — the sender included — sees a message that a crash could still lose."""
+        self.history.commit()
+
     def tick(self) -> None:
         """Called about once a second: registration deadlines, keep-alive PINGs, ping timeouts."""
         now = self.clock()
+        self._ticks += 1
+        if self._ticks % PRUNE_EVERY == 0:
+            self.prune_history()
         limits = self.limits
         for client in list(self.clients.values()):
             if client.closing:
@@ -100,6 +126,15 @@ class ServerCore:
             elif silent > limits.ping_interval and not client.ping_pending and client.registered:
                 client.ping_pending = True
                 self.send(client, f"PING :{self.name}\r\n".encode())
+
+    def prune_history(self) -> None:
+        settings = self.settings.history
+        max_age_ms = int(settings.max_age_days * 86_400_000)
+        if settings.max_messages or max_age_ms:
+            cutoff = int(self.clock() * 1000) - max_age_ms if max_age_ms else 0
+            removed = self.history.prune(settings.max_messages, cutoff)
+            if removed:
+                log.info("history: removed %d old messages", removed)
 
     def shutdown(self, reason: str = "Server shutting down") -> None:
         """Tell every client why it is being dropped; the loop flushes and closes."""
@@ -170,11 +205,37 @@ class ServerCore:
         if len(msg.params) < spec.min_params:
             self.reply(client, rpl.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
             return
+        label = msg.tags.get("label") if "labeled-response" in client.caps else None
+        start = len(client.out)
         try:
             spec.handler(self, client, msg)
         except Exception:
             log.exception("error handling %s from connection %d (%s)", msg.command, client.id, client.nick)
             self.disconnect(client, "Internal server error")
+            return
+        if label and not client.closing:
+            self._label_response(client, label, start)
+
+    def _label_response(self, client: Client, label: str, start: int) -> None:
+        """labeled-response: tie everything this command produced for ``client`` to its label —
+        an ACK for nothing, the tag on a single line, or a labeled-response batch around many."""
+        out = client.out
+        produced = bytes(out[start:])
+        del out[start:]
+        lines = produced.split(b"\r\n")[:-1] if produced else []
+        tag = f"label={escape_tag_value(label)}".encode()
+        if not lines:
+            out += b"@" + tag + b" :" + self.name.encode() + b" ACK\r\n"
+        elif len(lines) == 1:
+            out += _add_tag(lines[0], tag) + b"\r\n"
+        else:
+            ref = self.new_batch_id().encode()
+            out += b"@" + tag + b" :" + self.name.encode() + b" BATCH +" + ref + b" labeled-response\r\n"
+            batch_tag = b"batch=" + ref
+            for line in lines:
+                out += _add_tag(line, batch_tag) + b"\r\n"
+            out += b":" + self.name.encode() + b" BATCH -" + ref + b"\r\n"
+        self.dirty.add(client)
 
     # ---------------------------------------------------------------------------- output
 
@@ -224,6 +285,10 @@ class ServerCore:
         self._msgid_counter += 1
         return f"{self._msgid_prefix}{self._msgid_counter:x}"
 
+    def new_batch_id(self) -> str:
+        self._batch_counter += 1
+        return f"b{self._batch_counter:x}"
+
     def registered_clients(self) -> Iterable[Client]:
         return (c for c in self.clients.values() if c.registered)
 
@@ -235,6 +300,13 @@ class ServerCore:
         return self.channels.get(casefold(name))
 
 
+def _add_tag(line: bytes, tag: bytes) -> bytes:
+    """Put one more tag on an encoded line, whether or not it already has tags."""
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line
+
+
 def _wire_safe(param: str) -> str:
     """A parameter that can stand in the middle of a line: no spaces, no leading colon."""
     if param and " " not in param and not param.startswith(":"):
@@ -242,9 +314,18 @@ def _wire_safe(param: str) -> str:
     return param.replace(" ", "_").lstrip(":") or "*"
 
 
-def build_core(settings: Settings, clock: Callable[[], float] = time.time) -> ServerCore:
+def open_history(settings: Settings) -> HistoryStore:
+    """The store the settings ask for; SQLite lives in the data dir."""
+    if settings.history.store == "memory":
+        return MemoryHistory()
+    return SqliteHistory(settings.data_dir / "history.sqlite3", synchronous=settings.history.sync.upper())
+
+
+def build_core(
+    settings: Settings, clock: Callable[[], float] = time.time, history: HistoryStore | None = None
+) -> ServerCore:
     """A core with every command module registered."""
     # Importing the handler modules fills the COMMANDS table.
-    from chat.server import channels, messaging, queries, registration  # noqa: F401
+    from chat.server import channels, chathistory, messaging, queries, registration  # noqa: F401
 
-    return ServerCore(settings, clock)
+    return ServerCore(settings, clock, history)

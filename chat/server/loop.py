@@ -13,12 +13,13 @@ import logging
 import selectors
 import signal
 import socket
+import sqlite3
 import time
 from types import FrameType
 
 from chat.config import Settings
 from chat.server.addresses import connect_hints
-from chat.server.core import ServerCore, build_core
+from chat.server.core import ServerCore, build_core, open_history
 from chat.server.state import Client
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ _WAKER = object()
 class ServerLoop:
     def __init__(self, settings: Settings, core: ServerCore | None = None) -> None:
         self.settings = settings
-        self.core = core or build_core(settings)
+        self.core = core or build_core(settings, history=open_history(settings))
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.conns: dict[int, _Conn] = {}
@@ -110,15 +111,16 @@ class ServerLoop:
                 else:
                     if mask & selectors.EVENT_READ:
                         self._read(data)
-                    if mask & selectors.EVENT_WRITE and data.client.id in self.conns:
-                        self._flush(data)
-            self._flush_dirty()
+                    if mask & selectors.EVENT_WRITE:
+                        # Flushed below, after the commit: nothing leaves before it is durable.
+                        core.dirty.add(data.client)
             now = time.monotonic()
             if now >= next_tick:
                 core.tick()
-                self._flush_dirty()
                 self._reap_closing(now)
                 next_tick = now + TICK_SECONDS
+            core.commit()
+            self._flush_dirty()
         self._shutdown(self._stop_reason)
 
     def _accept(self, listener: socket.socket) -> None:
@@ -228,6 +230,7 @@ class ServerLoop:
                         self._read(key.data)
         for conn in list(self.conns.values()):
             self._close(conn, reason)
+        self.core.history.close()
         self.selector.close()
         self._waker_r.close()
         self._waker_w.close()
@@ -275,7 +278,11 @@ def serve(settings: Settings) -> int:
     except OSError as exc:
         log.error("cannot create the data directory %s: %s", settings.data_dir, exc.strerror)
         return 2
-    loop = ServerLoop(settings)
+    try:
+        loop = ServerLoop(settings)
+    except (sqlite3.Error, RuntimeError) as exc:
+        log.error("cannot open the message history in %s: %s", settings.data_dir, exc)
+        return 2
     try:
         bound = loop.listen()
     except ServerError as exc:
@@ -283,7 +290,8 @@ def serve(settings: Settings) -> int:
         return 2
     host, port = bound[0]
     log.info("chat server %s listening on %s:%d", loop.core.version, host, port)
-    log.info("data directory: %s", settings.data_dir)
+    where = "memory only: lost on restart" if settings.history.store == "memory" else str(settings.data_dir)
+    log.info("message history: %s", where)
     first, *others = connect_hints(host, port)
     also = f" (or {', '.join(others)})" if others else ""
     log.info("from other machines on the LAN: chat connect %s%s", first, also)

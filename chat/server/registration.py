@@ -3,7 +3,9 @@ welcome burst, plus the commands that are allowed at any time (PING, PONG, QUIT)
 
 from __future__ import annotations
 
+import hmac
 import logging
+import secrets
 from datetime import UTC, datetime
 
 from chat.protocol import Message, casefold, valid_nick
@@ -35,6 +37,8 @@ def isupport_tokens(core: ServerCore) -> list[str]:
         "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,NAMES:1,WHOIS:1",
         f"TOPICLEN={limits.topic_length}",
         "UTF8ONLY",
+        f"CHATHISTORY={core.settings.history.max_fetch}",
+        "MSGREFTYPES=msgid,timestamp",
     ]
 
 
@@ -99,8 +103,12 @@ def nick(core: ServerCore, client: Client, msg: Message) -> None:
     folded = casefold(new)
     holder = core.nicks.get(folded)
     if holder is not None and holder is not client:
-        core.reply(client, rpl.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
-        return
+        if not _owns_session(holder, client):
+            core.reply(client, rpl.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+            return
+        # The same person reconnecting while the server still holds their dead connection.
+        log.info("%s reclaimed by a new connection from %s", holder.nick, client.host)
+        core.disconnect(holder, "Replaced by a new connection", quit_reason="Reconnected")
     if new == client.nick:
         return
     old_folded = casefold(client.nick)
@@ -130,12 +138,32 @@ def user(core: ServerCore, client: Client, msg: Message) -> None:
     _try_register(core, client)
 
 
+def _owns_session(holder: Client, claimant: Client) -> bool:
+    return bool(
+        holder.session_token
+        and claimant.claimed_token
+        and hmac.compare_digest(holder.session_token, claimant.claimed_token)
+    )
+
+
+@command("SESSION", min_params=1, needs_registration=False)
+def session(core: ServerCore, client: Client, msg: Message) -> None:
+    """``SESSION <token>`` before NICK: "the nick I ask for may still be held by my old connection"."""
+    if client.registered:
+        core.reply(client, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    client.claimed_token = msg.params[0][:64]
+
+
 def _try_register(core: ServerCore, client: Client) -> None:
     if client.registered or client.cap_negotiating or client.nick == "*" or not client.user:
         return
     client.registered = True
     core.nicks[casefold(client.nick)] = client
     send_welcome(core, client)
+    if "chat/session" in client.caps:
+        client.session_token = secrets.token_urlsafe(18)
+        core.send_message(client, Message("SESSION", [client.nick, client.session_token], core.name))
     for name in core.settings.default_channels:
         join_channel(core, client, name)
 
@@ -148,9 +176,7 @@ def send_welcome(core: ServerCore, client: Client) -> None:
     core.reply(client, rpl.RPL_CREATED, f"This server was created {created}")
     core.send_message(
         client,
-        Message(
-            rpl.RPL_MYINFO, [client.nick, core.name, core.version, USER_MODES, CHANNEL_MODES + "o"], core.name
-        ),
+        Message(rpl.RPL_MYINFO, [client.nick, core.name, core.version, USER_MODES, CHANNEL_MODES + "o"], core.name),
     )
     tokens = isupport_tokens(core)
     for start in range(0, len(tokens), 12):

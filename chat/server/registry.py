@@ -29,9 +29,7 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {}
 
 
-def command(
-    *names: str, min_params: int = 0, needs_registration: bool = True
-) -> Callable[[Handler], Handler]:
+def command(*names: str, min_params: int = 0, needs_registration: bool = True) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for name in names:
             COMMANDS[name] = CommandSpec(handler, min_params, needs_registration)

@@ -32,6 +32,8 @@ class Client:
     last_seen: float = 0.0
     last_message: float = 0.0  # for WHOIS idle time
     ping_pending: bool = False
+    session_token: str | None = None  # given at registration with the chat/session cap
+    claimed_token: str | None = None  # presented with SESSION before NICK, to reclaim a nick
     closing: bool = False
     out: bytearray = field(default_factory=bytearray)
     prefix: str = "*"  # nick!user@host, refreshed on NICK/USER

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chat.config import ConfigError, Limits, Settings, load_settings
+from chat.config import ConfigError, History, Limits, Settings, load_settings
 
 LAN_YAML = Path(__file__).resolve().parents[2] / "config" / "lan.yaml"
 
@@ -47,9 +47,10 @@ def test_sample_config_loads_and_matches_defaults() -> None:
 def test_sample_config_shows_every_setting() -> None:
     """An admin edits lan.yaml without reading code, so every setting must appear in it."""
     data = yaml.safe_load(LAN_YAML.read_text(encoding="utf-8"))
-    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"limits", "server_name"}
+    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"limits", "history", "server_name"}
     assert set(data["server"]) == settings_fields | {"name"}
     assert set(data["limits"]) == {f.name for f in dataclasses.fields(Limits)}
+    assert set(data["history"]) == {f.name for f in dataclasses.fields(History)}
 
 
 def test_every_value_in_the_file_is_used() -> None:
@@ -302,8 +303,14 @@ def test_absolute_data_dir_is_kept() -> None:
         ),
         ("server: 3\n", "chat.yaml: server: expected a mapping of settings, got 3"),
         ("limits: [1]\n", "chat.yaml: limits: expected a mapping of settings, got a list"),
-        ("- 1\n- 2\n", "chat.yaml: expected a mapping with server: and limits: sections, got a list"),
-        ("just text\n", 'chat.yaml: expected a mapping with server: and limits: sections, got "just text"'),
+        (
+            "- 1\n- 2\n",
+            "chat.yaml: expected a mapping with server:, limits: and history: sections, got a list",
+        ),
+        (
+            "just text\n",
+            'chat.yaml: expected a mapping with server:, limits: and history: sections, got "just text"',
+        ),
     ],
 )
 def test_bad_value_is_reported_with_file_key_and_problem(text: str, message: str) -> None:
@@ -433,3 +440,26 @@ def test_file_environment_and_option_problems_are_reported_together() -> None:
         'CHAT_PORT: expected an integer 0–65535, got "y"',
         "--port: expected an integer 0–65535, got -1",
     ]
+
+
+def test_history_section_and_its_overrides(tmp_path: Path) -> None:
+    path = write("history:\n  store: sqlite\n  max_messages: 500\n  max_age_days: 30\n  sync: full\n")
+    settings = load_settings(path, environ={})
+    assert settings.history == History(store="sqlite", max_messages=500, max_age_days=30.0, sync="full")
+    assert load_settings(path, environ={"CHAT_HISTORY": "memory"}).history.store == "memory"
+    assert load_settings(path, {"history": "memory"}, environ={}).history.max_messages == 500
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("history:\n  store: redis\n", 'history.store: expected one of sqlite, memory, got "redis"'),
+        ("history:\n  max_age_days: -1\n", "history.max_age_days: expected a number of days ≥ 0"),
+        ("history:\n  sync: yes\n", "history.sync: expected one of normal, full, got true (quote it"),
+        ("history:\n  stor: memory\n", 'history.stor: unknown key (did you mean "store"?)'),
+    ],
+)
+def test_bad_history_settings_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(text), environ={})
+    assert message in str(err.value)

@@ -48,7 +48,9 @@ def test_cap_negotiation_holds_registration_until_end() -> None:
     c = h.connect().send("CAP LS 302", "NICK bob", "USER b 0 * :B")
     msgs = c.take()
     assert msgs[0].command == "CAP" and msgs[0].params[1] == "LS"
-    assert set(msgs[0].params[2].split()) == {"echo-message", "message-tags", "server-time"}
+    assert {"echo-message", "message-tags", "server-time", "batch", "labeled-response"} <= set(
+        msgs[0].params[2].split()
+    )
     assert "001" not in numerics(msgs)
     c.send("CAP REQ :echo-message server-time")
     ack = c.take()[0]
