@@ -1,0 +1,545 @@
+"""The one connection both user interfaces share: a background thread that owns the socket.
+
+The UI thread calls :class:`Connection` methods (``say``, ``join``, ``quit``...) and reads
+:mod:`chat.client.events` from ``connection.events``; it never touches the socket and never
+blocks on the network. The I/O thread connects, registers, keeps the link alive with PINGs,
+notices a dead link even when the OS reports nothing, and reconnects with jittered exponential
+backoff, re-joining the channels it was in. Chat messages wait in an :class:`Outbox` until the
+server's echo confirms them, so a script can exit only once what it said has arrived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from chat.client import events as ev
+from chat.client import reasons
+from chat.client.address import format_address
+from chat.client.compose import as_action, line_budget, split_text
+from chat.client.outbox import CID_TAG, Outbox, Pending
+from chat.client.session import WANTED_CAPS, Session
+from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
+from chat.protocol import numerics as rpl
+
+__all__ = ["Connection", "Status", "backoff_delay"]
+
+log = logging.getLogger(__name__)
+
+#: Errors that answer a PRIVMSG/NOTICE we sent, naming its target as their first parameter.
+_REJECTIONS = frozenset({rpl.ERR_NOSUCHNICK, rpl.ERR_NOSUCHCHANNEL, rpl.ERR_CANNOTSENDTOCHAN})
+
+#: Lines from the server may be longer than what we may send (tags, relayed prefixes): be lenient.
+_READ_LIMIT = 16384
+
+
+def backoff_delay(attempt: int, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds before attempt number ``attempt`` (1, 2, 4, 8 ... up to ``cap``), ±20% jitter
+    so that every client of a restarted server does not knock at the same instant."""
+    base = min(cap, 2.0 ** max(0, attempt - 1))
+    return base * (rng or random).uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A snapshot of the connection for a status line; replaced whole, so reading it is safe."""
+
+    state: str  # "connecting", "connected", "reconnecting", "closed"
+    address: str
+    nick: str
+    channels: tuple[str, ...] = ()
+    server: str = ""
+    attempt: int = 0
+    retry_at: float | None = None  # time.monotonic() of the next attempt while reconnecting
+    reason: str = ""  # why the last link ended
+
+
+class _LinkEnded(Exception):
+    """Internal: the current link is over; the message is the reason for the user."""
+
+
+class Connection:
+    """A chat connection to one server, reconnecting until :meth:`quit` or :meth:`close`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        *,
+        channels: Iterable[str] = (),
+        reconnect: bool = True,
+        backoff_cap: float = 30.0,
+        ping_interval: float = 30.0,
+        ping_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        quit_timeout: float = 2.0,
+        realname: str = "chat user",
+        username: str | None = None,
+        caps: Iterable[str] = WANTED_CAPS,
+        events: queue.Queue[ev.Event] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.address = format_address(host, port)
+        self.events: queue.Queue[ev.Event] = events if events is not None else queue.Queue()
+        self.reconnect = reconnect
+        self.backoff_cap = backoff_cap
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.connect_timeout = connect_timeout
+        self.quit_timeout = quit_timeout
+        self.realname = realname
+        self.username = username or "chat"
+        self.wanted_caps = tuple(caps)  # fewer only to talk to odd servers, or to test without echo
+        self._lock = threading.Lock()
+        self._wanted_nick = nick
+        self._wanted: dict[str, str] = {casefold(c): c for c in channels}
+        self._requests: deque[Message] = deque()
+        self._outbox = Outbox()
+        self._registered = False
+        self._caps: frozenset[str] = frozenset()
+        self._quit_reason: str | None = None
+        self._closing = False
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name=f"chat-connection {self.address}", daemon=True)
+        self._started = False
+        self._shut = False
+        self._status = Status("connecting", self.address, nick)
+
+    # ------------------------------------------------------------------ UI-thread API
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def nick(self) -> str:
+        return self._status.nick
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return self._status.channels
+
+    def start(self) -> Connection:
+        """Start the I/O thread (once); returns ``self`` so ``Connection(...).start()`` reads well."""
+        with self._lock:
+            if self._started:
+                return self
+            self._started = True
+        self._thread.start()
+        return self
+
+    def say(self, target: str, text: str) -> list[str]:
+        """Send ``text`` to a channel or nick; returns the outbox ids of the message(s)."""
+        return self._chat("PRIVMSG", target, text, action=False)
+
+    def action(self, target: str, text: str) -> list[str]:
+        """``/me``: a CTCP ACTION, shown by clients as ``* alice waves``."""
+        return self._chat("PRIVMSG", target, text, action=True)
+
+    def notice(self, target: str, text: str) -> list[str]:
+        return self._chat("NOTICE", target, text, action=False)
+
+    def join(self, channel: str) -> None:
+        """Join now if connected; either way, be in this channel after every reconnect."""
+        self._check_name(channel, "channel")
+        with self._lock:
+            self._wanted[casefold(channel)] = channel
+            if self._registered:
+                self._requests.append(Message("JOIN", [channel]))
+        self._wake()
+
+    def part(self, channel: str, reason: str = "") -> None:
+        self._check_name(channel, "channel")
+        with self._lock:
+            self._wanted.pop(casefold(channel), None)
+            if self._registered:
+                self._requests.append(Message("PART", [channel, reason] if reason else [channel]))
+        self._wake()
+
+    def set_nick(self, nick: str) -> None:
+        """Ask for a new nick; while disconnected it becomes the nick used on the next attempt."""
+        self._check_name(nick, "nick")
+        with self._lock:
+            if self._registered:
+                self._requests.append(Message("NICK", [nick]))
+            else:
+                self._wanted_nick = nick
+        self._wake()
+
+    def send_raw(self, line: Message | str) -> None:
+        """Send any IRC command (``/raw``); a string is parsed first so a typo fails here."""
+        msg = line if isinstance(line, Message) else parse(line)
+        msg.to_line()  # raises ValueError for something that cannot go on the wire
+        with self._lock:
+            self._requests.append(msg)
+        self._wake()
+
+    def pending_count(self) -> int:
+        """Messages said but not yet confirmed by the server."""
+        return len(self._outbox)
+
+    def pending(self) -> list[Pending]:
+        return self._outbox.snapshot()
+
+    def wait_until_settled(self, timeout: float) -> bool:
+        """Block until every message said so far is confirmed (True) or ``timeout`` passed, or
+        the connection closed with some still unconfirmed (False)."""
+        return self._outbox.wait_until_empty(timeout)
+
+    def quit(self, reason: str = "") -> None:
+        """Say goodbye (QUIT), wait briefly for the server to hang up, and stop for good."""
+        with self._lock:
+            self._quit_reason = reason
+        self._stop.set()
+        self._wake()
+        self._finish(self.quit_timeout + 1.0)
+
+    def close(self) -> None:
+        """Stop at once, without a QUIT (the server will see the link drop)."""
+        with self._lock:
+            self._closing = True
+        self._stop.set()
+        self._wake()
+        self._finish(2.0)
+
+    def _finish(self, timeout: float) -> None:
+        with self._lock:
+            started = self._started
+            self._started = True  # a later start() must not run a finished connection
+        if not started:
+            self._shut_down("")
+            return
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.debug("connection thread for %s is still connecting; left to finish alone", self.address)
+
+    def _chat(self, command: str, target: str, text: str, *, action: bool) -> list[str]:
+        self._check_name(target, "target")
+        budget = line_budget(command, target, self.nick) - (len(as_action("")) if action else 0)
+        cids = []
+        for piece in split_text(text, budget):
+            item = self._outbox.add(command, target, as_action(piece) if action else piece)
+            cids.append(item.cid)
+        if cids:
+            self._wake()
+        return cids
+
+    @staticmethod
+    def _check_name(name: str, what: str) -> None:
+        if not name or any(ch in name for ch in " ,\r\n\0") or name.startswith(":"):
+            raise ValueError(f'"{name}" cannot be used as a {what}')
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # full (already woken) or closed (thread finished)
+            self._wake_w.send(b"\0")
+
+    # --------------------------------------------------------------------- I/O thread
+
+    def _emit(self, event: ev.Event) -> None:
+        self.events.put(event)
+
+    def _publish(self, **changes: object) -> None:
+        self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+    def _run(self) -> None:
+        reason = ""
+        try:
+            reason = self._attempts()
+        except Exception:
+            log.exception("connection thread for %s failed", self.address)
+            reason = "the connection stopped after an internal error (details are in the log)"
+            self._emit(ev.Error(reason))
+        finally:
+            self._shut_down(reason)
+
+    def _shut_down(self, reason: str) -> None:
+        with self._lock:
+            if self._shut:
+                return
+            self._shut = True
+        self._outbox.close()
+        self._publish(state="closed", retry_at=None, channels=())
+        for sock in (self._wake_r, self._wake_w):
+            sock.close()
+        self._emit(ev.Closed(reason))
+
+    def _attempts(self) -> str:
+        """Connect, run, and reconnect until told to stop; return the final reason."""
+        attempt = 0
+        while True:
+            self._publish(state="connecting", retry_at=None, attempt=attempt)
+            self._emit(ev.Connecting(self.address, attempt + 1))
+            reason, registered = self._one_link()
+            with self._lock:
+                self._registered = False
+                quitting = self._quit_reason is not None or self._closing
+            self._publish(channels=(), reason=reason)
+            self._emit(ev.Disconnected(reason))
+            if quitting or not self.reconnect:
+                return reason
+            attempt = 1 if registered else attempt + 1
+            delay = backoff_delay(attempt, self.backoff_cap)
+            self._publish(state="reconnecting", attempt=attempt, retry_at=time.monotonic() + delay)
+            self._emit(ev.Reconnecting(attempt, delay))
+            if self._stop.wait(delay):
+                return self._stop_reason()
+
+    def _one_link(self) -> tuple[str, bool]:
+        """One TCP connection from connect to disconnect: (reason it ended, whether we registered)."""
+        if self._stop.is_set():
+            return self._stop_reason(), False
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        except OSError as exc:
+            return reasons.connect_failure(self.host, self.address, exc, self.connect_timeout), False
+        link = _Link(self, sock)
+        try:
+            return link.run(), link.session.registered
+        except _LinkEnded as ended:
+            return str(ended), link.session.registered
+        except OSError as exc:
+            return reasons.link_failure(self.address, exc), link.session.registered
+        except Exception as exc:
+            log.exception("error on the connection to %s", self.address)
+            self._emit(ev.Error(f"internal error in the connection ({exc.__class__.__name__}); reconnecting"))
+            reason = f"the connection to {self.address} stopped after an internal error"
+            return reason, link.session.registered
+        finally:
+            sock.close()
+
+    def _stop_reason(self) -> str:
+        with self._lock:
+            if self._quit_reason is not None:
+                return "you left the chat"
+            return "the connection was closed"
+
+
+class _Link:
+    """The I/O loop of one TCP connection, driven by the selector; lives on the I/O thread."""
+
+    def __init__(self, conn: Connection, sock: socket.socket) -> None:
+        self.conn = conn
+        self.sock = sock
+        with conn._lock:
+            nick = conn._wanted_nick
+            join = list(conn._wanted.values())
+        self.session = Session(
+            nick,
+            address=conn.address,
+            username=conn.username,
+            realname=conn.realname,
+            join=join,
+            caps=conn.wanted_caps,
+        )
+        self.reader = LineReader(max_body=_READ_LIMIT, max_tags=_READ_LIMIT)
+        self.wbuf = bytearray()
+        self.written = 0  # bytes handed to the socket since connect
+        self.marks: deque[tuple[int, Pending]] = deque()  # (end offset, item) to confirm on write
+        self.last_rx = time.monotonic()
+        self.ping_sent = False
+        self.quit_deadline: float | None = None
+        self.register_by = self.last_rx + conn.ping_timeout  # a server that never lets us in is as dead
+
+    def run(self) -> str:
+        conn = self.conn
+        self.sock.setblocking(False)
+        for msg in self.session.start():
+            self.queue(msg)
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.sock, selectors.EVENT_READ)
+            sel.register(conn._wake_r, selectors.EVENT_READ)
+            while True:
+                if self.session.registered:
+                    self.flush_requests()
+                    self.flush_outbox()
+                self.check_stop()  # after the flush, so that a QUIT follows what was said before it
+                want = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.wbuf else 0)
+                sel.modify(self.sock, want)
+                for key, mask in sel.select(self.timeout()):
+                    if key.fileobj is conn._wake_r:
+                        with contextlib.suppress(BlockingIOError):
+                            conn._wake_r.recv(4096)
+                        continue
+                    if mask & selectors.EVENT_WRITE:
+                        self.write()
+                    if mask & selectors.EVENT_READ:
+                        self.read()
+                self.keepalive()
+
+    # ----------------------------------------------------------------- stop / quit
+
+    def check_stop(self) -> None:
+        conn = self.conn
+        with conn._lock:
+            quit_reason, closing = conn._quit_reason, conn._closing
+        if closing:
+            raise _LinkEnded("the connection was closed")
+        if quit_reason is not None and self.quit_deadline is None:
+            self.queue(Message("QUIT", [quit_reason] if quit_reason else []))
+            self.quit_deadline = time.monotonic() + conn.quit_timeout
+        if self.quit_deadline is not None and time.monotonic() >= self.quit_deadline:
+            raise _LinkEnded("you left the chat")
+
+    def timeout(self) -> float:
+        now = time.monotonic()
+        conn = self.conn
+        deadline = self.last_rx + (conn.ping_timeout if self.ping_sent else conn.ping_interval)
+        deadline = min(deadline, self.last_rx + conn.ping_timeout)
+        if self.quit_deadline is not None:
+            deadline = min(deadline, self.quit_deadline)
+        if not self.session.registered:
+            deadline = min(deadline, self.register_by)
+        return max(0.0, min(deadline - now, 5.0))
+
+    def keepalive(self) -> None:
+        conn = self.conn
+        now = time.monotonic()
+        silent = now - self.last_rx
+        if silent >= conn.ping_timeout:
+            raise _LinkEnded(reasons.dead_link(conn.address, silent))
+        if not self.session.registered and now >= self.register_by:
+            raise _LinkEnded(reasons.not_let_in(conn.address, conn.ping_timeout))
+        if silent >= conn.ping_interval and not self.ping_sent:
+            self.ping_sent = True
+            self.queue(Message("PING", [f"chat-{int(time.time())}"]))
+
+    # ------------------------------------------------------------------------ output
+
+    def queue(self, msg: Message) -> None:
+        self.wbuf += msg.encode()
+
+    def flush_requests(self) -> None:
+        conn = self.conn
+        with conn._lock:
+            requests = list(conn._requests)
+            conn._requests.clear()
+        for msg in requests:
+            self.queue(msg)
+
+    def flush_outbox(self) -> None:
+        conn = self.conn
+        caps = self.session.caps
+        for item in conn._outbox.unwritten():
+            tags = {CID_TAG: item.cid} if "message-tags" in caps else {}
+            self.queue(Message(item.command, [item.target, item.text], tags=tags))
+            conn._outbox.mark_written(item.cid)
+            if "echo-message" not in caps:
+                self.marks.append((self.written + len(self.wbuf), item))
+
+    def write(self) -> None:
+        try:
+            sent = self.sock.send(self.wbuf)
+        except BlockingIOError:
+            return
+        del self.wbuf[:sent]
+        self.written += sent
+        while self.marks and self.marks[0][0] <= self.written:
+            _, item = self.marks.popleft()
+            self.confirm_written(item)
+
+    def confirm_written(self, item: Pending) -> None:
+        """Without echo-message, the socket taking the bytes is the best proof we get."""
+        conn = self.conn
+        if conn._outbox.acknowledge(item.cid) is None:
+            return
+        text, action = item.text, False
+        if text.startswith("\x01ACTION ") and item.command == "PRIVMSG":
+            text, action = text[len("\x01ACTION ") :].rstrip("\x01"), True
+        conn._emit(
+            ev.Message(
+                item.target,
+                self.session.nick,
+                text,
+                action=action,
+                notice=item.command == "NOTICE",
+                own=True,
+                cid=item.cid,
+            )
+        )
+        conn._emit(ev.Acknowledged(item.cid, item.target))
+
+    # ------------------------------------------------------------------------- input
+
+    def read(self) -> None:
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return
+        if not data:
+            if self.quit_deadline is not None:
+                raise _LinkEnded("you left the chat")
+            raise _LinkEnded(reasons.server_closed(self.conn.address, self.session.error_text))
+        self.last_rx = time.monotonic()
+        self.ping_sent = False
+        for line in self.reader.feed(data):
+            if isinstance(line, LineTooLong):
+                log.warning("ignoring a %d-byte line from %s", line.length, self.conn.address)
+                continue
+            try:
+                msg = parse(line.decode("utf-8", "replace"))
+            except ParseError:
+                continue
+            self.handle(msg)
+
+    def handle(self, msg: Message) -> None:
+        conn = self.conn
+        step = self.session.handle(msg)
+        for out in step.send:
+            self.queue(out)
+        rejected = conn._outbox.reject(msg.param(1)) if msg.command in _REJECTIONS else None
+        for event in step.events:
+            if isinstance(event, ev.Message) and event.own:
+                event = self.acknowledge(event, msg.command)
+            elif isinstance(event, ev.Connected):
+                with conn._lock:
+                    conn._registered = True
+                conn._caps = self.session.caps
+                conn._publish(state="connected", nick=event.nick, server=event.server, attempt=0, reason="")
+            elif isinstance(event, ev.Joined | ev.Parted) and event.own:
+                self.track_channel(event)
+            elif isinstance(event, ev.NickChanged) and event.own:
+                with conn._lock:
+                    conn._wanted_nick = event.new
+                conn._publish(nick=event.new)
+            conn._emit(event)
+            if isinstance(event, ev.Message) and event.own and event.cid:
+                conn._emit(ev.Acknowledged(event.cid, event.target, event.msgid))
+        if rejected is not None:
+            reason = next((e.text for e in step.events if isinstance(e, ev.Error)), "refused by the server")
+            conn._emit(ev.Rejected(rejected.cid, rejected.target, reason))
+
+    def acknowledge(self, event: ev.Message, command: str) -> ev.Message:
+        """Our own message came back: it reached the server. Match it to the outbox entry."""
+        outbox = self.conn._outbox
+        if "echo-message" not in self.session.caps:
+            return replace(event, cid=None)
+        item = outbox.acknowledge(event.cid) if event.cid else None
+        if item is None:
+            wire_text = as_action(event.text) if event.action else event.text
+            item = outbox.acknowledge_match(command, event.target, wire_text)
+        return replace(event, cid=item.cid if item else None)
+
+    def track_channel(self, event: ev.Joined | ev.Parted) -> None:
+        conn = self.conn
+        key = casefold(event.channel)
+        with conn._lock:
+            if isinstance(event, ev.Joined):
+                conn._wanted[key] = event.channel
+            else:  # parted or kicked: do not come back on the next reconnect
+                conn._wanted.pop(key, None)
+        conn._publish(channels=tuple(self.session.channels.values()))

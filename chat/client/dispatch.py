@@ -1,0 +1,64 @@
+"""Carrying out a parsed command on a connection: the one place that knows which protocol
+message each slash command becomes, shared by the terminal and the GUI."""
+
+from __future__ import annotations
+
+from chat.client import commands as cmd
+from chat.client.connection import Connection
+from chat.protocol import Message
+
+__all__ = ["NetworkCommand", "perform"]
+
+#: Commands that go to the server; the others (help, problems, /query, /quit) are the UI's job.
+NetworkCommand = (
+    cmd.Say
+    | cmd.Emote
+    | cmd.Notice
+    | cmd.Join
+    | cmd.Part
+    | cmd.Nick
+    | cmd.Names
+    | cmd.Topic
+    | cmd.Away
+    | cmd.Whois
+    | cmd.ListChannels
+    | cmd.Raw
+)
+
+
+def perform(command: NetworkCommand, conn: Connection) -> str | None:
+    """Hand ``command`` to ``conn``; return a sentence for the user if it cannot be done."""
+    try:
+        _perform(command, conn)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def _perform(command: NetworkCommand, conn: Connection) -> None:
+    match command:
+        case cmd.Say(target, text):
+            conn.say(target, text)
+        case cmd.Emote(target, text):
+            conn.action(target, text)
+        case cmd.Notice(target, text):
+            conn.notice(target, text)
+        case cmd.Join(channels):
+            for channel in channels:
+                conn.join(channel)
+        case cmd.Part(channel, reason):
+            conn.part(channel, reason)
+        case cmd.Nick(nick):
+            conn.set_nick(nick)
+        case cmd.Names(channel):
+            conn.send_raw(Message("NAMES", [channel] if channel else []))
+        case cmd.Topic(channel, text):
+            conn.send_raw(Message("TOPIC", [channel] if text is None else [channel, text]))
+        case cmd.Away(text):
+            conn.send_raw(Message("AWAY", [text] if text else []))
+        case cmd.Whois(nick):
+            conn.send_raw(Message("WHOIS", [nick]))
+        case cmd.ListChannels(pattern):
+            conn.send_raw(Message("LIST", [pattern] if pattern else []))
+        case cmd.Raw(line):
+            conn.send_raw(line)

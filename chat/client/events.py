@@ -1,0 +1,193 @@
+"""What a connection tells its user interface, as immutable values on a queue.
+
+Each event carries what a UI needs to draw it without asking the connection anything back
+(which channels a quitting user was in, whether a message is our own), because the UI reads
+the queue on its own thread while the connection keeps changing on the I/O thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chat.protocol import is_channel
+
+__all__ = [
+    "Acknowledged",
+    "Closed",
+    "Connected",
+    "Connecting",
+    "Disconnected",
+    "Error",
+    "Event",
+    "Info",
+    "Joined",
+    "Message",
+    "Names",
+    "NickChanged",
+    "Parted",
+    "Quit",
+    "Reconnecting",
+    "Rejected",
+    "Topic",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class, so a UI can type its handler as taking any event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting(Event):
+    """A connection attempt started (the first one, or one after a backoff delay)."""
+
+    address: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(Event):
+    """Registration finished: we can talk now. ``nick`` may differ from the one asked for."""
+
+    server: str
+    nick: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected(Event):
+    """The link is gone (or never came up); ``reason`` is a sentence for the user."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting(Event):
+    """The next attempt starts in ``delay`` seconds; ``attempt`` counts from 1 since the last success."""
+
+    attempt: int
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class NickChanged(Event):
+    """Someone (``own``: we) changed nick; ``channels`` are the rooms where it shows."""
+
+    old: str
+    new: str
+    own: bool
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Event):
+    """A PRIVMSG (``notice``: NOTICE; ``action``: /me). ``own`` marks our own message coming back
+    from the server, which is the proof that it was delivered."""
+
+    target: str
+    sender: str
+    text: str
+    action: bool = False
+    notice: bool = False
+    time: datetime = field(default_factory=_now)
+    msgid: str | None = None
+    own: bool = False
+    cid: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return not is_channel(self.target)
+
+    @property
+    def conversation(self) -> str:
+        """The window this belongs in: the channel, or the other person of a private chat."""
+        if is_channel(self.target) or self.own:
+            return self.target
+        return self.sender
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged(Event):
+    """The server took message ``cid`` (its echo arrived, or it was written when there is no echo)."""
+
+    cid: str
+    target: str
+    msgid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected(Event):
+    """The server refused message ``cid``; an :class:`Error` with the same ``reason`` precedes it."""
+
+    cid: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Joined(Event):
+    channel: str
+    nick: str
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Parted(Event):
+    """Someone left a channel (also used for being kicked; the reason then says by whom)."""
+
+    channel: str
+    nick: str
+    reason: str = ""
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Quit(Event):
+    """Someone left the chat; ``channels`` are the rooms we shared with them."""
+
+    nick: str
+    reason: str = ""
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Names(Event):
+    """The complete member list of a channel, with ``@`` in front of operators."""
+
+    channel: str
+    nicks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic(Event):
+    """The topic of a channel; ``setter`` is set when someone just changed it."""
+
+    channel: str
+    text: str
+    setter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Info(Event):
+    """Something from the server worth reading: MOTD lines, WHOIS and LIST rows, away replies."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Error(Event):
+    """Something did not work, said in plain words (``no such nick or channel: bob``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed(Event):
+    """The connection object is finished for good: no more events will follow."""
+
+    reason: str = ""

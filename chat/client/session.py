@@ -1,0 +1,359 @@
+"""The client side of one IRC link, without sockets: messages in, events and replies out.
+
+One :class:`Session` lives from TCP connect to disconnect. It negotiates capabilities, registers
+(picking another nick when ours is taken), answers PINGs, keeps track of the channels we are
+in and who is in them, and turns every server line into the event a user interface shows.
+Keeping it free of I/O means every rule here is tested with plain data.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chat.client import events as ev
+from chat.client.compose import ACTION_PREFIX
+from chat.client.outbox import CID_TAG
+from chat.client.replies import describe_numeric
+from chat.protocol import Message, casefold, is_channel, valid_nick
+from chat.protocol import numerics as rpl
+
+__all__ = ["WANTED_CAPS", "Session", "Step", "fallback_nick"]
+
+log = logging.getLogger(__name__)
+
+#: The IRCv3 capabilities we use when the server offers them.
+WANTED_CAPS = ("echo-message", "message-tags", "server-time")
+_NICK_CHARS = re.compile(r"[^A-Za-z0-9\[\]\\`_^{|}-]")
+_DEFAULT_NICKLEN = 30
+
+
+@dataclass(slots=True)
+class Step:
+    """What handling one line produced: events for the UI, messages for the server."""
+
+    events: list[ev.Event] = field(default_factory=list)
+    send: list[Message] = field(default_factory=list)
+
+
+def fallback_nick(wanted: str, attempt: int, max_len: int = _DEFAULT_NICKLEN) -> str:
+    """The ``attempt``-th alternative to a taken nick: ``alice_``, ``alice__``, ``alice3``, ...
+    then random digits, so that a crowd of equal nicks still ends."""
+    if attempt <= 2:
+        suffix = "_" * attempt
+    elif attempt <= 9:
+        suffix = str(attempt)
+    else:
+        suffix = str(random.randint(1000, 9999))
+    return wanted[: max(1, max_len - len(suffix))] + suffix
+
+
+def usable_nick(nick: str, max_len: int = 9) -> str:
+    """A nick every server accepts, derived from one the server refused."""
+    cleaned = _NICK_CHARS.sub("", nick)
+    if not cleaned or not valid_nick(cleaned[:1], 1):
+        cleaned = "u" + cleaned
+    return cleaned[:max_len]
+
+
+def _parse_time(value: str | None, now: datetime) -> datetime:
+    if not value:
+        return now
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return now
+
+
+class Session:
+    """Protocol state of one link. Feed :meth:`handle` every parsed line, send what it returns."""
+
+    def __init__(
+        self,
+        nick: str,
+        *,
+        address: str,
+        username: str = "chat",
+        realname: str = "chat user",
+        join: Iterable[str] = (),
+        caps: Iterable[str] = WANTED_CAPS,
+    ) -> None:
+        self.wanted_nick = nick
+        self.wanted_caps = tuple(caps)
+        self.nick = nick
+        self.address = address
+        self.username = username
+        self.realname = realname
+        self.join = list(join)
+        self.registered = False
+        self.server = ""
+        self.version = ""
+        self.isupport: dict[str, str] = {}
+        self.caps: frozenset[str] = frozenset()
+        self.error_text: str | None = None  # the text of an ERROR line, the server's last word
+        self.channels: dict[str, str] = {}  # casefolded -> name as the server spells it
+        self.members: dict[str, dict[str, str]] = {}  # channel key -> nick key -> nick
+        self._offered: set[str] = set()
+        self._cap_done = False
+        self._fallbacks = 0
+        self._names: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------------------------ output
+
+    def start(self) -> list[Message]:
+        """The opening lines: CAP negotiation keeps the server from registering us too early."""
+        return [
+            Message("CAP", ["LS", "302"]),
+            Message("NICK", [self.nick]),
+            Message("USER", [self.username, "0", "*", self.realname]),
+        ]
+
+    def is_me(self, nick: str | None) -> bool:
+        return nick is not None and casefold(nick) == casefold(self.nick)
+
+    @property
+    def nick_length(self) -> int:
+        value = self.isupport.get("NICKLEN", "")
+        return int(value) if value.isdigit() else _DEFAULT_NICKLEN
+
+    # ------------------------------------------------------------------------------- input
+
+    def handle(self, msg: Message, now: datetime | None = None) -> Step:
+        """Everything one server line means for us."""
+        step = Step()
+        when = now or datetime.now(UTC)
+        command = msg.command
+        if command.isdigit():
+            self._numeric(msg, step)
+        elif command == "PING":
+            step.send.append(Message("PONG", msg.params or [self.server or "chat"]))
+        elif command == "CAP":
+            self._cap(msg, step)
+        elif command in ("PRIVMSG", "NOTICE"):
+            self._privmsg(msg, when, step)
+        elif command == "JOIN":
+            self._join(msg, step)
+        elif command == "PART":
+            self._part(msg.param(0), msg.nick or "", msg.param(1), step)
+        elif command == "KICK":
+            by = msg.nick or "the server"
+            reason = f"kicked by {by}" + (f": {msg.param(2)}" if msg.param(2) else "")
+            self._part(msg.param(0), msg.param(1), reason, step)
+        elif command == "QUIT":
+            self._quit(msg, step)
+        elif command == "NICK":
+            self._nick(msg, step)
+        elif command == "TOPIC":
+            step.events.append(ev.Topic(msg.param(0), msg.param(1), msg.nick))
+        elif command == "ERROR":
+            self.error_text = msg.param(0) or None
+        elif command == "INVITE":
+            step.events.append(ev.Info(f"{msg.nick} invites you to {msg.param(1)}"))
+        elif command == "MODE":
+            self._mode(msg, step)
+        elif command in ("FAIL", "WARN", "NOTE"):
+            text = msg.params[-1] if msg.params else command
+            step.events.append(ev.Error(text) if command == "FAIL" else ev.Info(text))
+        elif command != "PONG":
+            log.debug("ignoring %s from the server", command)
+        return step
+
+    # ------------------------------------------------------------------ registration, CAP
+
+    def _cap(self, msg: Message, step: Step) -> None:
+        sub = msg.param(1).upper()
+        if sub == "LS" and not self._cap_done:
+            more = len(msg.params) >= 4 and msg.params[2] == "*"
+            for item in msg.params[-1].split():
+                self._offered.add(item.split("=", 1)[0])
+            if more:
+                return
+            wanted = [cap for cap in self.wanted_caps if cap in self._offered]
+            if wanted:
+                step.send.append(Message("CAP", ["REQ", " ".join(wanted)]))
+            else:
+                self._end_cap(step)
+        elif sub == "ACK":
+            acked = {c for c in msg.param(2).split() if not c.startswith("-")}
+            removed = {c[1:] for c in msg.param(2).split() if c.startswith("-")}
+            self.caps = frozenset((self.caps | acked) - removed)
+            if not self._cap_done:
+                self._end_cap(step)
+        elif sub == "NAK" and not self._cap_done:
+            self._end_cap(step)
+        elif sub == "DEL":
+            self.caps = frozenset(self.caps - set(msg.param(2).split()))
+
+    def _end_cap(self, step: Step) -> None:
+        self._cap_done = True
+        step.send.append(Message("CAP", ["END"]))
+
+    def _numeric(self, msg: Message, step: Step) -> None:
+        code = msg.command
+        if code == rpl.RPL_WELCOME:
+            self._welcome(msg, step)
+        elif code in (rpl.RPL_YOURHOST, rpl.RPL_CREATED):
+            step.events.append(ev.Info(msg.param(1)))
+        elif code == rpl.RPL_MYINFO:
+            self.server = msg.param(1) or self.server
+            self.version = msg.param(2)
+        elif code == rpl.RPL_ISUPPORT:
+            for token in msg.params[1:-1]:
+                key, _, value = token.partition("=")
+                self.isupport[key.upper()] = value
+        elif code in (rpl.ERR_NICKNAMEINUSE, rpl.ERR_ERRONEUSNICKNAME) and not self.registered:
+            self._nick_refused(msg, step)
+        elif code == rpl.RPL_TOPIC:
+            step.events.append(ev.Topic(msg.param(1), msg.param(2)))
+        elif code == rpl.RPL_NAMREPLY:
+            key = casefold(msg.param(2))
+            self._names.setdefault(key, []).extend(msg.param(3).split())
+        elif code == rpl.RPL_ENDOFNAMES:
+            self._end_of_names(msg.param(1), step)
+        elif code == rpl.ERR_UNKNOWNCOMMAND and msg.param(1) == "CAP":
+            self._cap_done = True  # a server without capabilities: plain registration goes on
+        else:
+            event = describe_numeric(msg)
+            if event is not None:
+                step.events.append(event)
+
+    def _welcome(self, msg: Message, step: Step) -> None:
+        self.registered = True
+        self.nick = msg.param(0) or self.nick
+        self.server = msg.prefix or self.server
+        step.events.append(ev.Connected(self.server, self.nick, self.address))
+        if msg.param(1):
+            step.events.append(ev.Info(msg.param(1)))
+        for channel in self.join:
+            if casefold(channel) not in self.channels:
+                step.send.append(Message("JOIN", [channel]))
+
+    def _nick_refused(self, msg: Message, step: Step) -> None:
+        refused = msg.param(1) or self.nick
+        if msg.command == rpl.ERR_ERRONEUSNICKNAME:
+            self.wanted_nick = usable_nick(refused)
+            self._fallbacks = 0
+            new = self.wanted_nick
+            why = f'"{refused}" is not allowed as a nick'
+        else:
+            self._fallbacks += 1
+            new = fallback_nick(self.wanted_nick, self._fallbacks, self.nick_length)
+            why = f'the nick "{refused}" is taken'
+        self.nick = new
+        step.events.append(ev.Info(f'{why}; trying "{new}" instead'))
+        step.send.append(Message("NICK", [new]))
+
+    # ------------------------------------------------------------------------ channels
+
+    def _join(self, msg: Message, step: Step) -> None:
+        channel, nick = msg.param(0), msg.nick or ""
+        key = casefold(channel)
+        own = self.is_me(nick)
+        if own:
+            self.channels[key] = channel
+            self.members[key] = {}
+        room = self.members.get(key)
+        if room is not None:
+            room[casefold(nick)] = nick
+        step.events.append(ev.Joined(channel, nick, own))
+
+    def _part(self, channel: str, nick: str, reason: str, step: Step) -> None:
+        key = casefold(channel)
+        own = self.is_me(nick)
+        if own:
+            self.channels.pop(key, None)
+            self.members.pop(key, None)
+        else:
+            self.members.get(key, {}).pop(casefold(nick), None)
+        step.events.append(ev.Parted(channel, nick, reason, own))
+
+    def _quit(self, msg: Message, step: Step) -> None:
+        nick = msg.nick or ""
+        folded = casefold(nick)
+        shared = []
+        for key, room in self.members.items():
+            if room.pop(folded, None) is not None:
+                shared.append(self.channels.get(key, key))
+        step.events.append(ev.Quit(nick, msg.param(0), tuple(shared)))
+
+    def _nick(self, msg: Message, step: Step) -> None:
+        old, new = msg.nick or "", msg.param(0)
+        own = self.is_me(old)
+        if own:
+            self.nick = new
+        shared = []
+        for key, room in self.members.items():
+            if room.pop(casefold(old), None) is not None:
+                room[casefold(new)] = new
+                shared.append(self.channels.get(key, key))
+        step.events.append(ev.NickChanged(old, new, own, tuple(shared)))
+
+    def _end_of_names(self, channel: str, step: Step) -> None:
+        key = casefold(channel)
+        names = self._names.pop(key, [])
+        if channel == "*":
+            return
+        if key in self.members:
+            self.members[key] = {casefold(n.lstrip("@+%~&")): n.lstrip("@+%~&") for n in names}
+        step.events.append(ev.Names(self.channels.get(key, channel), tuple(names)))
+
+    def _mode(self, msg: Message, step: Step) -> None:
+        target = msg.param(0)
+        change = " ".join(msg.params[1:])
+        who = msg.nick or "the server"
+        if not is_channel(target) and self.is_me(target):
+            step.events.append(ev.Info(f"your modes changed: {change}"))
+        else:
+            step.events.append(ev.Info(f"{who} sets mode {change} on {target}"))
+
+    # ------------------------------------------------------------------------ messages
+
+    def _privmsg(self, msg: Message, when: datetime, step: Step) -> None:
+        target, text = msg.param(0), msg.param(1)
+        notice = msg.command == "NOTICE"
+        prefix = msg.prefix or ""
+        if notice and "!" not in prefix:
+            step.events.append(ev.Info(text))  # from the server itself
+            return
+        sender = msg.nick or ""
+        action = False
+        if text.startswith("\x01"):
+            if text.startswith(ACTION_PREFIX):
+                action = True
+                text = text[len(ACTION_PREFIX) :].rstrip("\x01")
+            else:
+                self._ctcp(sender, text.strip("\x01"), notice, step)
+                return
+        own = self.is_me(sender)
+        step.events.append(
+            ev.Message(
+                target=target,
+                sender=sender,
+                text=text,
+                action=action,
+                notice=notice,
+                time=_parse_time(msg.tags.get("time"), when),
+                msgid=msg.tags.get("msgid"),
+                own=own,
+                cid=msg.tags.get(CID_TAG) if own else None,  # another client's id means nothing here
+            )
+        )
+
+    def _ctcp(self, sender: str, body: str, notice: bool, step: Step) -> None:
+        """Answer the two CTCP queries people still send; never answer a NOTICE (loops)."""
+        verb, _, arg = body.partition(" ")
+        verb = verb.upper()
+        if notice or self.is_me(sender):
+            return
+        if verb == "VERSION":
+            from chat import __version__
+
+            step.send.append(Message("NOTICE", [sender, f"\x01VERSION chat {__version__}\x01"]))
+        elif verb == "PING":
+            step.send.append(Message("NOTICE", [sender, f"\x01PING {arg}\x01" if arg else "\x01PING\x01"]))
+        else:
+            log.debug("ignoring CTCP %s from %s", verb, sender)

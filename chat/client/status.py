@@ -1,0 +1,159 @@
+"""``chat status``: is the server up, what is it, how many people are on, how fast does it answer.
+
+A small synchronous client on purpose: it registers with a throwaway nick, reads the welcome
+burst for the version (004) and the user count (266, or 251), times one PING, and says
+goodbye. Exit status 0 means the server answered all of that within the timeout, so it can
+serve as a health check for a supervisor or a monitoring script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chat.client import reasons
+from chat.client.address import format_address, parse_address
+from chat.protocol import LineReader, LineTooLong, Message, ParseError, parse
+from chat.protocol import numerics as rpl
+
+__all__ = ["Report", "StatusError", "main", "probe"]
+
+_USERS_IN_251 = re.compile(r"There are (\d+) users(?: and (\d+) invisible)?")
+
+
+class StatusError(Exception):
+    """The server is not healthy; the message says why in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    address: str
+    server: str
+    version: str
+    users: int | None  # people online, not counting this check
+    rtt_ms: float
+
+
+def main(address: str, timeout: float = 5.0) -> int:
+    """Print what the server reports about itself; 0 if healthy, 1 if not, 2 for a bad address."""
+    try:
+        host, port = parse_address(address)
+    except ValueError as err:
+        print(f"chat status: {err}", file=sys.stderr)
+        return 2
+    try:
+        report = probe(host, port, timeout)
+    except StatusError as err:
+        print(f"chat status: {err}", file=sys.stderr)
+        return 1
+    users = "unknown" if report.users is None else str(report.users)
+    print(f"{report.server} is up at {report.address}")
+    print(f"  version:      {report.version or 'unknown'}")
+    print(f"  users online: {users}")
+    print(f"  round trip:   {report.rtt_ms:.1f} ms")
+    return 0
+
+
+def probe(host: str, port: int, timeout: float) -> Report:
+    """Connect, register, PING once and QUIT; raise :class:`StatusError` on any failure."""
+    address = format_address(host, port)
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, port), timeout=max(timeout, 0.01))
+    except OSError as exc:
+        raise StatusError(reasons.connect_failure(host, address, exc, timeout)) from None
+    with sock:
+        return _Probe(sock, address, deadline, timeout).run()
+
+
+class _Probe:
+    def __init__(self, sock: socket.socket, address: str, deadline: float, timeout: float) -> None:
+        self.sock = sock
+        self.address = address
+        self.deadline = deadline
+        self.timeout = timeout
+        self.reader = LineReader(max_body=16384, max_tags=16384)
+        self.pending: list[Message] = []
+        self.server = ""
+        self.version = ""
+        self.users: int | None = None
+        self.error: str | None = None
+
+    def run(self) -> Report:
+        nick = f"status-{random.randint(1000, 9999)}"
+        self.send(Message("NICK", [nick]), Message("USER", ["status", "0", "*", "chat status check"]))
+        self.wait_for(self._registered_burst_done)
+        token = f"status-{time.monotonic_ns()}"
+        start = time.perf_counter()
+        self.send(Message("PING", [token]))
+        self.wait_for(lambda m: m.command == "PONG" and token in m.params)
+        rtt_ms = (time.perf_counter() - start) * 1000
+        with contextlib.suppress(StatusError):  # the server already hung up: the check succeeded
+            self.send(Message("QUIT", ["status check done"]))
+        return Report(self.address, self.server, self.version, self.users, rtt_ms)
+
+    def _registered_burst_done(self, msg: Message) -> bool:
+        code = msg.command
+        if code == rpl.RPL_WELCOME:
+            self.server = msg.prefix or self.server
+        elif code == rpl.RPL_MYINFO:
+            self.server = msg.param(1) or self.server
+            self.version = msg.param(2)
+        elif code == "266" and msg.param(1).isdigit():
+            self.users = max(0, int(msg.param(1)) - 1)
+        elif code == rpl.RPL_LUSERCLIENT and self.users is None:
+            found = _USERS_IN_251.search(msg.params[-1] if msg.params else "")
+            if found:
+                self.users = max(0, int(found.group(1)) + int(found.group(2) or 0) - 1)
+        elif code in (rpl.ERR_NICKNAMEINUSE, rpl.ERR_ERRONEUSNICKNAME):
+            self.send(Message("NICK", [f"status-{random.randint(1000, 9999)}"]))
+        elif code == rpl.ERR_PASSWDMISMATCH:
+            raise StatusError(f"the server at {self.address} wants a password")
+        return code in (rpl.RPL_ENDOFMOTD, rpl.ERR_NOMOTD)
+
+    def send(self, *messages: Message) -> None:
+        data = b"".join(m.encode() for m in messages)
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise StatusError(reasons.link_failure(self.address, exc)) from None
+
+    def wait_for(self, done: Callable[[Message], bool]) -> Message:
+        while True:
+            while self.pending:
+                msg = self.pending.pop(0)
+                if msg.command == "PING":
+                    self.send(Message("PONG", msg.params))
+                elif msg.command == "ERROR":
+                    raise StatusError(reasons.server_closed(self.address, msg.param(0)))
+                elif done(msg):
+                    return msg
+            self.receive()
+
+    def receive(self) -> None:
+        silent = f"{self.address} accepted the connection but did not answer within {self.timeout:g} s"
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise StatusError(silent)
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            raise StatusError(silent) from None
+        except OSError as exc:
+            raise StatusError(reasons.link_failure(self.address, exc)) from None
+        if not data:
+            raise StatusError(reasons.server_closed(self.address, None))
+        for line in self.reader.feed(data):
+            if isinstance(line, LineTooLong):
+                continue
+            try:
+                self.pending.append(parse(line.decode("utf-8", "replace")))
+            except ParseError:
+                continue

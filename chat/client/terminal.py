@@ -1,0 +1,365 @@
+"""``chat connect``: chatting from a terminal, or from a script through stdin and stdout.
+
+On a terminal the input line stays at the bottom (prompt_toolkit) while messages scroll above
+it, and the toolbar always says whether we are connected. When stdin is not a terminal (or
+with ``--json``) every input line is a command or a message, every event is one output line,
+and at the end of input we wait until the server confirmed what was said before leaving, so
+``echo hi | chat connect server`` really delivers ``hi``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import Application
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from chat.client import commands as cmd
+from chat.client import events as ev
+from chat.client.address import parse_address
+from chat.client.connection import Connection
+from chat.client.dispatch import perform
+from chat.client.render import clock, describe, message_line, to_json
+from chat.protocol import casefold, is_channel, valid_channel, valid_nick
+
+__all__ = ["nick_colour", "run"]
+
+log = logging.getLogger(__name__)
+
+#: How long the end of a script waits for the server to confirm its messages.
+SETTLE_TIMEOUT = 10.0
+#: How long a script waits after registration for the server to put us into a channel.
+JOIN_WAIT = 5.0
+
+_PALETTE = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+_RED = "\x1b[31m"
+
+
+def nick_colour(nick: str) -> int:
+    """An ANSI colour code that is the same for a nick in every session and on every machine."""
+    return _PALETTE[zlib.crc32(casefold(nick).encode()) % len(_PALETTE)]
+
+
+def run(
+    address: str,
+    nick: str,
+    *,
+    json_mode: bool = False,
+    channels: Sequence[str] = (),
+    retry: bool = True,
+) -> int:
+    """Chat until the user quits (or stdin ends); the return value is the exit code."""
+    try:
+        host, port = parse_address(address)
+    except ValueError as err:
+        return _usage_error(str(err))
+    if not valid_nick(nick, len(nick)):
+        return _usage_error(f'"{nick}" is not a valid nick')
+    wanted: list[str] = []
+    for name in channels:
+        channel = name if is_channel(name) else "#" + name
+        if not valid_channel(channel, len(channel)):
+            return _usage_error(f'"{name}" is not a valid channel name')
+        wanted.append(channel)
+    conn = Connection(host, port, nick, channels=wanted, reconnect=retry)
+    tracker = _Tracker(conn, wanted[0] if wanted else None)
+    if json_mode or not sys.stdin.isatty():
+        return _Script(conn, tracker, json_mode).run()
+    return _Interactive(conn, tracker).run()
+
+
+def _usage_error(text: str) -> int:
+    print(f"chat: {text}", file=sys.stderr)
+    return 2
+
+
+# ---------------------------------------------------------------------------- shared
+
+
+class _Tracker:
+    """What the input side needs to know from the event stream: where plain text goes, whether
+    we ever got in, and whether the connection is finished. Updated on the event thread."""
+
+    def __init__(self, conn: Connection, target: str | None) -> None:
+        self.conn = conn
+        self.target = target
+        self.connected = threading.Event()
+        self.in_channel = threading.Event()
+        self.closed = threading.Event()
+        self.last_failure = ""
+        self.ever_connected = False
+        self.rejected = 0
+
+    def update(self, event: ev.Event) -> None:
+        match event:
+            case ev.Connected():
+                self.ever_connected = True
+                self.connected.set()
+            case ev.Joined(channel, _, True):
+                if self.target is None:
+                    self.target = channel
+                self.in_channel.set()
+            case ev.Parted(channel, _, _, True) if self.target and casefold(self.target) == casefold(channel):
+                others = [c for c in self.conn.channels if casefold(c) != casefold(channel)]
+                self.target = others[0] if others else None
+            case ev.Disconnected(reason):
+                self.last_failure = reason
+            case ev.Rejected():
+                self.rejected += 1
+            case ev.Closed():
+                self.closed.set()
+                self.connected.set()  # wake anyone waiting to get in: it will not happen
+
+    def wait_until_ready(self) -> bool:
+        """Block until registered and (briefly) until the server put us in a channel."""
+        self.connected.wait()
+        if self.closed.is_set() and not self.ever_connected:
+            return False
+        self.in_channel.wait(JOIN_WAIT)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Leave:
+    """The input loop should end, saying goodbye with ``reason``."""
+
+    reason: str
+
+
+_Show = Callable[[str], None]
+
+
+def _apply(command: cmd.Command, tracker: _Tracker, conn: Connection, show: _Show, problem: _Show) -> _Leave | None:
+    """Carry out one typed command; the UIs differ only in how they show text."""
+    match command:
+        case cmd.Quit(reason):
+            return _Leave(reason)
+        case cmd.Help(text):
+            show(text)
+        case cmd.Problem(text):
+            problem(text)
+        case cmd.Query(target):
+            tracker.target = target
+            show(f"talking to {target} now")
+        case _:
+            if isinstance(command, cmd.Join):
+                tracker.target = command.channels[-1]
+            error = perform(command, conn)
+            if error:
+                problem(error)
+    return None
+
+
+# ------------------------------------------------------------------------ scripts
+
+
+class _Script:
+    """Non-interactive mode: stdin in, one event per line out."""
+
+    def __init__(self, conn: Connection, tracker: _Tracker, json_mode: bool) -> None:
+        self.conn = conn
+        self.tracker = tracker
+        self.json_mode = json_mode
+        self.out_lock = threading.Lock()
+        self.inputs: queue.Queue[str | None] = queue.Queue()
+
+    def write(self, stream: TextIO, line: str) -> None:
+        with self.out_lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    def show(self, text: str) -> None:
+        if self.json_mode:
+            self.write(sys.stdout, json.dumps({"type": "help", "text": text}, ensure_ascii=False))
+        else:
+            self.write(sys.stdout, text)
+
+    def problem(self, text: str) -> None:
+        self.write(sys.stderr, f"chat: {text}")
+
+    def pump_events(self) -> None:
+        while True:
+            event = self.conn.events.get()
+            self.tracker.update(event)
+            if self.json_mode:
+                self.write(sys.stdout, json.dumps(to_json(event), ensure_ascii=False))
+            else:
+                text = describe(event)
+                if text is not None:
+                    self.write(sys.stdout, text)
+            if isinstance(event, ev.Closed):
+                self.inputs.put(None)
+                return
+
+    def read_stdin(self) -> None:
+        try:
+            for line in sys.stdin:
+                self.inputs.put(line)
+        except (OSError, UnicodeDecodeError) as err:
+            self.problem(f"cannot read the input: {err}")
+        self.inputs.put(None)
+
+    def typed(self, line: str) -> tuple[str, str | None]:
+        """The typed text of one input line; in JSON mode a line may be
+        ``{"text": "...", "target": "#room"}`` as well as plain text."""
+        if self.json_mode and line.lstrip().startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                return line, self.tracker.target
+            if isinstance(data, dict) and isinstance(data.get("text"), str):
+                target = data.get("target")
+                return data["text"], target if isinstance(target, str) else self.tracker.target
+        return line, self.tracker.target
+
+    def run(self) -> int:
+        conn = self.conn
+        pump = threading.Thread(target=self.pump_events, name="chat-events", daemon=True)
+        pump.start()
+        conn.start()
+        if not self.tracker.wait_until_ready():
+            pump.join(5)
+            self.problem(self.tracker.last_failure or "could not connect")
+            return 1
+        threading.Thread(target=self.read_stdin, name="chat-stdin", daemon=True).start()
+        reason = ""
+        while True:
+            line = self.inputs.get()
+            if line is None:
+                break
+            text, target = self.typed(line)
+            command = cmd.parse_input(text, target)
+            if command is None:
+                continue
+            leave = _apply(command, self.tracker, conn, self.show, self.problem)
+            if leave is not None:
+                reason = leave.reason
+                break
+        dropped = self.tracker.closed.is_set()  # the connection ended on its own (--no-retry)
+        settled = conn.wait_until_settled(SETTLE_TIMEOUT)
+        unconfirmed = conn.pending_count()
+        conn.quit(reason)
+        pump.join(5)
+        if dropped:
+            self.problem(self.tracker.last_failure or "the connection was lost")
+        if not settled and unconfirmed:
+            noun = "message was" if unconfirmed == 1 else "messages were"
+            self.problem(f"{unconfirmed} {noun} not confirmed by the server and may not have arrived")
+            return 1
+        if self.tracker.rejected:
+            noun = "message was" if self.tracker.rejected == 1 else "messages were"
+            self.problem(f"{self.tracker.rejected} {noun} refused by the server (see the errors above)")
+            return 1
+        return 1 if dropped else 0
+
+
+# -------------------------------------------------------------------- interactive
+
+
+class _Interactive:
+    """A prompt at the bottom, messages above it, the connection state in the toolbar."""
+
+    def __init__(self, conn: Connection, tracker: _Tracker) -> None:
+        self.conn = conn
+        self.tracker = tracker
+        self.session: PromptSession[str] | None = None
+
+    def line(self, event: ev.Event) -> str | None:
+        if isinstance(event, ev.Message):
+            where, who, body = message_line(event)
+            colour = nick_colour(event.sender)
+            return f"{_DIM}{clock(event.time)}{_RESET} {where} \x1b[{colour}m{who}{_RESET} {body}"
+        text = describe(event)
+        if text is None:
+            return None
+        if isinstance(event, ev.Error | ev.Disconnected):
+            return f"{_RED}{text}{_RESET}"
+        return f"{_DIM}{text}{_RESET}"
+
+    def toolbar(self) -> str:
+        status = self.conn.status
+        if status.state == "connected":
+            where = f" in {', '.join(status.channels)}" if status.channels else ""
+            return f" connected to {status.address} as {status.nick}{where}"
+        if status.state == "reconnecting" and status.retry_at is not None:
+            left = max(0.0, status.retry_at - time.monotonic())
+            return f" reconnecting in {left:.0f} s (attempt {status.attempt}) — {status.reason}"
+        if status.state == "connecting":
+            return f" connecting to {status.address}…"
+        return " disconnected"
+
+    def prompt(self) -> str:
+        return f"{self.tracker.target or self.conn.nick}> "
+
+    def show(self, text: str) -> None:
+        print(text, flush=True)
+
+    def problem(self, text: str) -> None:
+        print(f"{_RED}{text}{_RESET}", flush=True)
+
+    def pump_events(self) -> None:
+        """Print events above the prompt; when the connection is finished, end the prompt too."""
+        while True:
+            event = self.conn.events.get()
+            self.tracker.update(event)
+            text = self.line(event)
+            if text is not None:
+                print(text, flush=True)
+            app = self.session.app if self.session is not None else None
+            if app is not None and app.is_running:
+                app.invalidate()  # the toolbar shows the connection state
+                if isinstance(event, ev.Closed) and app.loop is not None:
+                    app.loop.call_soon_threadsafe(self._exit_prompt, app)
+            if isinstance(event, ev.Closed):
+                return
+
+    @staticmethod
+    def _exit_prompt(app: Application[str]) -> None:
+        if app.is_running:
+            app.exit(exception=EOFError())
+
+    def run(self) -> int:
+        conn = self.conn
+        session: PromptSession[str] = PromptSession(bottom_toolbar=self.toolbar, refresh_interval=0.5)
+        self.session = session
+        with patch_stdout(raw=True):
+            pump = threading.Thread(target=self.pump_events, name="chat-events", daemon=True)
+            pump.start()
+            conn.start()
+            if not conn.reconnect and not self.tracker.wait_until_ready():
+                pump.join(5)
+                print(f"chat: {self.tracker.last_failure or 'could not connect'}", file=sys.__stderr__)
+                return 1
+            reason = ""
+            dropped = False
+            while not (dropped := self.tracker.closed.is_set()):
+                try:
+                    text = session.prompt(self.prompt)
+                except (EOFError, KeyboardInterrupt):
+                    dropped = self.tracker.closed.is_set()
+                    break
+                command = cmd.parse_input(text, self.tracker.target)
+                if command is None:
+                    continue
+                leave = _apply(command, self.tracker, conn, self.show, self.problem)
+                if leave is not None:
+                    reason = leave.reason
+                    break
+            conn.quit(reason)
+            pump.join(5)
+        if dropped:
+            print(f"chat: {self.tracker.last_failure or 'the connection was lost'}", file=sys.stderr)
+            return 1
+        return 0
