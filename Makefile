@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so the venv is rebuilt only when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint sysdeps clean
+.PHONY: venv serve test lint sysdeps clean image base-image
 
 venv: $(STAMP)
 
@@ -29,6 +29,17 @@ test: sysdeps lint
 
 sysdeps:
 	bash deploy/sysdeps.sh
+
+# Container image (Dockerfile): wheels are made here, nothing is downloaded during the build.
+# Without a registry it is built on our Debian base (built first when missing, needs root and
+# mmdebstrap); with one, e.g. `make image BASE_IMAGE=python:3.12-slim`.
+IMAGE ?= chat:latest
+image: venv
+	PYTHON=$(BIN)/python bash deploy/build-image.sh $(IMAGE)
+
+# Rebuild the Debian base image from this host's apt mirror (e.g. to pick up security updates).
+base-image:
+	bash deploy/build-base-image.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Debian package names, space-separated. Add new system dependencies here.
-PACKAGES="xvfb tmux"
+PACKAGES="xvfb tmux mmdebstrap docker-compose"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "sysdeps: not a Debian system; make sure these are installed: $PACKAGES" >&2
