@@ -139,6 +139,14 @@ def connect(
     no_retry: Annotated[
         bool, typer.Option("--no-retry", help="Exit when the connection drops instead of reconnecting.")
     ] = False,
+    ping_timeout: Annotated[
+        float,
+        typer.Option(
+            min=2.0,
+            help="Seconds of silence after which the link counts as dead and reconnecting starts "
+            "(a keep-alive PING goes out at half of it).",
+        ),
+    ] = 60.0,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -155,7 +163,16 @@ def connect(
         raise _fail(str(err)) from None
     from chat.client.terminal import run
 
-    raise typer.Exit(run(address, chosen, json_mode=json_mode, channels=channels or [], retry=not no_retry))
+    raise typer.Exit(
+        run(
+            address,
+            chosen,
+            json_mode=json_mode,
+            channels=channels or [],
+            retry=not no_retry,
+            ping_timeout=ping_timeout,
+        )
+    )
 
 
 @app.command()

@@ -5,7 +5,9 @@ The UI thread calls :class:`Connection` methods (``say``, ``join``, ``quit``...)
 blocks on the network. The I/O thread connects, registers, keeps the link alive with PINGs,
 notices a dead link even when the OS reports nothing, and reconnects with jittered exponential
 backoff, re-joining the channels it was in. Chat messages wait in an :class:`Outbox` until the
-server's echo confirms them, so a script can exit only once what it said has arrived.
+server's echo confirms them, so a script can exit only once what it said has arrived; after a
+reconnect they are sent again, in order, and :class:`~chat.client.catchup.CatchUp` fetches
+what was said meanwhile.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from dataclasses import dataclass, replace
 from chat.client import events as ev
 from chat.client import reasons
 from chat.client.address import format_address
+from chat.client.catchup import CatchUp
 from chat.client.compose import as_action, line_budget, split_text
 from chat.client.outbox import CID_TAG, Outbox, Pending
-from chat.client.session import WANTED_CAPS, Session
+from chat.client.session import WANTED_CAPS, Session, Step
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
 
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: Errors that answer a PRIVMSG/NOTICE we sent, naming its target as their first parameter.
 _REJECTIONS = frozenset({rpl.ERR_NOSUCHNICK, rpl.ERR_NOSUCHCHANNEL, rpl.ERR_CANNOTSENDTOCHAN})
+
+#: Errors that answer a JOIN: the room will not be rejoined, so there is nothing to catch up on.
+_JOIN_FAILURES = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
 
 #: Lines from the server may be longer than what we may send (tags, relayed prefixes): be lenient.
 _READ_LIMIT = 16384
@@ -106,6 +112,8 @@ class Connection:
         self._wanted: dict[str, str] = {casefold(c): c for c in channels}
         self._requests: deque[Message] = deque()
         self._outbox = Outbox()
+        self._catchup = CatchUp()  # I/O thread only
+        self._token: str | None = None  # the server's proof of our session, for taking our nick back
         self._registered = False
         self._caps: frozenset[str] = frozenset()
         self._quit_reason: str | None = None
@@ -232,9 +240,12 @@ class Connection:
         self._check_name(target, "target")
         budget = line_budget(command, target, self.nick) - (len(as_action("")) if action else 0)
         cids = []
+        with self._lock:
+            offline = not self._registered
         for piece in split_text(text, budget):
             item = self._outbox.add(command, target, as_action(piece) if action else piece)
             cids.append(item.cid)
+            self._emit(ev.Queued(item.cid, target, piece, action=action, notice=command == "NOTICE", offline=offline))
         if cids:
             self._wake()
         return cids
@@ -285,6 +296,7 @@ class Connection:
             self._publish(state="connecting", retry_at=None, attempt=attempt)
             self._emit(ev.Connecting(self.address, attempt + 1))
             reason, registered = self._one_link()
+            self._catchup.link_lost()
             with self._lock:
                 self._registered = False
                 quitting = self._quit_reason is not None or self._closing
@@ -345,7 +357,9 @@ class _Link:
             realname=conn.realname,
             join=join,
             caps=conn.wanted_caps,
+            token=conn._token,
         )
+        conn._outbox.rewind()
         self.reader = LineReader(max_body=_READ_LIMIT, max_tags=_READ_LIMIT)
         self.wbuf = bytearray()
         self.written = 0  # bytes handed to the socket since connect
@@ -380,6 +394,7 @@ class _Link:
                     if mask & selectors.EVENT_READ:
                         self.read()
                 self.keepalive()
+                self.apply(conn._catchup.expire())
 
     # ----------------------------------------------------------------- stop / quit
 
@@ -498,14 +513,29 @@ class _Link:
 
     def handle(self, msg: Message) -> None:
         conn = self.conn
+        catchup = conn._catchup
+        command = msg.command
+        if command == "BATCH":
+            self.apply(catchup.batch(msg))
+            return
+        if command == "CHATHISTORY" and msg.param(0) == "TARGETS":
+            catchup.target(msg)
+            return
+        if command == "FAIL" and msg.param(0) == "CHATHISTORY" and catchup.active:
+            self.apply(catchup.fail(msg))  # handled by falling back; nothing the user must read
+            return
         step = self.session.handle(msg)
+        conn._token = self.session.token
         for out in step.send:
             self.queue(out)
-        rejected = conn._outbox.reject(msg.param(1)) if msg.command in _REJECTIONS else None
+        rejected = conn._outbox.reject(msg.param(1)) if command in _REJECTIONS else None
+        if command in _JOIN_FAILURES:
+            self.apply(catchup.join_failed(msg.param(1)))
         for event in step.events:
-            if isinstance(event, ev.Message) and event.own:
-                event = self.acknowledge(event, msg.command)
-            elif isinstance(event, ev.Connected):
+            if isinstance(event, ev.Message):
+                self.show_message(event, command, msg.tags.get("batch"))
+                continue
+            if isinstance(event, ev.Connected):
                 with conn._lock:
                     conn._registered = True
                 conn._caps = self.session.caps
@@ -517,19 +547,42 @@ class _Link:
                     conn._wanted_nick = event.new
                 conn._publish(nick=event.new)
             conn._emit(event)
-            if isinstance(event, ev.Message) and event.own and event.cid:
-                conn._emit(ev.Acknowledged(event.cid, event.target, event.msgid))
+            if isinstance(event, ev.Connected):
+                rooms = list(self.session.join)
+                self.apply(catchup.registered(rooms, self.session.caps, self.session.isupport))
+            elif isinstance(event, ev.Joined) and event.own:
+                self.apply(catchup.joined(event.channel))
         if rejected is not None:
             reason = next((e.text for e in step.events if isinstance(e, ev.Error)), "refused by the server")
             conn._emit(ev.Rejected(rejected.cid, rejected.target, reason))
 
-    def acknowledge(self, event: ev.Message, command: str) -> ev.Message:
-        """Our own message came back: it reached the server. Match it to the outbox entry."""
+    def apply(self, step: Step) -> None:
+        """What the catch-up asks for: requests to send, messages and a summary to show."""
+        for out in step.send:
+            self.queue(out)
+        for event in step.events:
+            self.conn._emit(event)
+
+    def show_message(self, event: ev.Message, command: str, batch: str | None) -> None:
+        """A chat message: settle our own at once (the server has it), show it once, in order."""
+        conn = self.conn
+        item = None
+        if event.own:
+            event = self.acknowledge(event, command, by_content=batch is None)
+            item = event.cid
+        for shown in conn._catchup.message(event, batch):
+            conn._emit(shown)
+        if item is not None:
+            conn._emit(ev.Acknowledged(item, event.target, event.msgid))
+
+    def acknowledge(self, event: ev.Message, command: str, *, by_content: bool = True) -> ev.Message:
+        """Our own message came back: it reached the server. Match it to the outbox entry; an
+        echo without our tag matches by content, a copy from history only by its cid."""
         outbox = self.conn._outbox
         if "echo-message" not in self.session.caps:
             return replace(event, cid=None)
         item = outbox.acknowledge(event.cid) if event.cid else None
-        if item is None:
+        if item is None and by_content:
             wire_text = as_action(event.text) if event.action else event.text
             item = outbox.acknowledge_match(command, event.target, wire_text)
         return replace(event, cid=item.cid if item else None)

@@ -14,6 +14,7 @@ from chat.protocol import is_channel
 
 __all__ = [
     "Acknowledged",
+    "CaughtUp",
     "Closed",
     "Connected",
     "Connecting",
@@ -26,6 +27,7 @@ __all__ = [
     "Names",
     "NickChanged",
     "Parted",
+    "Queued",
     "Quit",
     "Reconnecting",
     "Rejected",
@@ -98,6 +100,7 @@ class Message(Event):
     msgid: str | None = None
     own: bool = False
     cid: str | None = None
+    missed: bool = False  # said while we were away, fetched from the server's history
 
     @property
     def private(self) -> bool:
@@ -109,6 +112,28 @@ class Message(Event):
         if is_channel(self.target) or self.own:
             return self.target
         return self.sender
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(Event):
+    """The user said something; it is pending until :class:`Acknowledged` (``offline``: we are
+    not connected, so it waits for the next reconnect)."""
+
+    cid: str
+    target: str
+    text: str
+    action: bool = False
+    notice: bool = False
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp(Event):
+    """After a reconnect: everything said while we were away has been shown (``count`` messages,
+    in ``conversations``); what follows is live again."""
+
+    count: int
+    conversations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,13 @@ class Outbox:
         with self._changed:
             return [item for item in self._items.values() if not item.written]
 
+    def rewind(self) -> None:
+        """A new link: whatever the old one wrote may never have arrived, so all of it goes
+        out again, in order (the server drops what it already stored, by cid)."""
+        with self._changed:
+            for item in self._items.values():
+                item.written = False
+
     def mark_written(self, cid: str) -> None:
         with self._changed:
             item = self._items.get(cid)

@@ -82,6 +82,14 @@ def _describe(event: ev.Event) -> str | None:
             if setter:
                 return f"{setter} set the topic of {channel} to: {text}"
             return f"topic of {channel}: {text}"
+        case ev.Queued(_, target, text, action, _, True):
+            shown = f"* {text}" if action else text
+            return f"not connected — will send to {target} after reconnecting: {shown}"
+        case ev.CaughtUp(0):
+            return "reconnected — nothing missed"
+        case ev.CaughtUp(count, conversations):
+            noun = "message" if count == 1 else "messages"
+            return f"reconnected — caught up on {count} missed {noun} in {', '.join(conversations)}"
         case ev.Info(text):
             return text
         case ev.Error(text):

@@ -27,7 +27,9 @@ __all__ = ["WANTED_CAPS", "Session", "Step", "fallback_nick"]
 log = logging.getLogger(__name__)
 
 #: The IRCv3 capabilities we use when the server offers them.
-WANTED_CAPS = ("echo-message", "message-tags", "server-time")
+#: ``batch`` and ``draft/chathistory`` make catch-up after a reconnect possible, ``chat/session``
+#: (ours) lets us take our nick back from our own dead connection.
+WANTED_CAPS = ("batch", "chat/session", "draft/chathistory", "echo-message", "message-tags", "server-time")
 _NICK_CHARS = re.compile(r"[^A-Za-z0-9\[\]\\`_^{|}-]")
 _DEFAULT_NICKLEN = 30
 
@@ -81,7 +83,9 @@ class Session:
         realname: str = "chat user",
         join: Iterable[str] = (),
         caps: Iterable[str] = WANTED_CAPS,
+        token: str | None = None,
     ) -> None:
+        self.token = token  # from the server at our last registration: proves we are the same session
         self.wanted_nick = nick
         self.wanted_caps = tuple(caps)
         self.nick = nick
@@ -105,9 +109,12 @@ class Session:
     # ------------------------------------------------------------------------------ output
 
     def start(self) -> list[Message]:
-        """The opening lines: CAP negotiation keeps the server from registering us too early."""
+        """The opening lines: CAP negotiation keeps the server from registering us too early.
+        A session token goes before NICK, so that the server lets us replace our own ghost."""
+        claim = [Message("SESSION", [self.token])] if self.token else []
         return [
             Message("CAP", ["LS", "302"]),
+            *claim,
             Message("NICK", [self.nick]),
             Message("USER", [self.username, "0", "*", self.realname]),
         ]
@@ -149,6 +156,8 @@ class Session:
             self._nick(msg, step)
         elif command == "TOPIC":
             step.events.append(ev.Topic(msg.param(0), msg.param(1), msg.nick))
+        elif command == "SESSION" and msg.param(1):
+            self.token = msg.param(1)
         elif command == "ERROR":
             self.error_text = msg.param(0) or None
         elif command == "INVITE":

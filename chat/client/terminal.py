@@ -59,6 +59,7 @@ def run(
     json_mode: bool = False,
     channels: Sequence[str] = (),
     retry: bool = True,
+    ping_timeout: float = 60.0,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code."""
     try:
@@ -73,7 +74,9 @@ def run(
         if not valid_channel(channel, len(channel)):
             return _usage_error(f'"{name}" is not a valid channel name')
         wanted.append(channel)
-    conn = Connection(host, port, nick, channels=wanted, reconnect=retry)
+    conn = Connection(
+        host, port, nick, channels=wanted, reconnect=retry, ping_interval=ping_timeout / 2, ping_timeout=ping_timeout
+    )
     tracker = _Tracker(conn, wanted[0] if wanted else None)
     if json_mode or not sys.stdin.isatty():
         return _Script(conn, tracker, json_mode).run()
@@ -290,14 +293,16 @@ class _Interactive:
 
     def toolbar(self) -> str:
         status = self.conn.status
+        waiting = self.conn.pending_count()
+        queued = f" · {waiting} waiting to be sent" if waiting else ""
         if status.state == "connected":
             where = f" in {', '.join(status.channels)}" if status.channels else ""
-            return f" connected to {status.address} as {status.nick}{where}"
+            return f" connected to {status.address} as {status.nick}{where}{queued}"
         if status.state == "reconnecting" and status.retry_at is not None:
             left = max(0.0, status.retry_at - time.monotonic())
-            return f" reconnecting in {left:.0f} s (attempt {status.attempt}) — {status.reason}"
+            return f" reconnecting in {left:.0f} s (attempt {status.attempt}) — {status.reason}{queued}"
         if status.state == "connecting":
-            return f" connecting to {status.address}…"
+            return f" connecting to {status.address}…{queued}"
         return " disconnected"
 
     def prompt(self) -> str:

@@ -50,3 +50,23 @@ def test_json_has_type_and_fields() -> None:
 def test_nick_colours_are_stable_and_case_blind() -> None:
     assert nick_colour("Alice") == nick_colour("alice")
     assert len({nick_colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "frank")}) > 1
+
+
+def test_recovery_events_tell_the_user_what_happened() -> None:
+    assert describe(ev.Disconnected("the server closed the connection")) == (
+        "disconnected: the server closed the connection"
+    )
+    assert (
+        describe(ev.CaughtUp(12, ("#lobby", "bob"))) == "reconnected — caught up on 12 missed messages in #lobby, bob"
+    )
+    assert describe(ev.CaughtUp(1, ("#lobby",))) == "reconnected — caught up on 1 missed message in #lobby"
+    assert describe(ev.CaughtUp(0)) == "reconnected — nothing missed"
+    offline = ev.Queued("c1", "#lobby", "hello", offline=True)
+    assert describe(offline) == "not connected — will send to #lobby after reconnecting: hello"
+    assert describe(ev.Queued("c1", "#lobby", "hello")) is None  # online: the echo shows it a moment later
+
+
+def test_json_of_a_missed_message_says_so() -> None:
+    data = to_json(ev.Message("#lobby", "bob", "hi", time=WHEN, msgid="m1", missed=True))
+    assert (data["type"], data["missed"], data["msgid"]) == ("message", True, "m1")
+    assert to_json(ev.CaughtUp(2, ("#lobby",))) == {"type": "caught_up", "count": 2, "conversations": ["#lobby"]}
