@@ -87,7 +87,13 @@ class _Probe:
 
     def run(self) -> Report:
         nick = f"status-{random.randint(1000, 9999)}"
-        self.send(Message("NICK", [nick]), Message("USER", ["status", "0", "*", "chat status check"]))
+        # chat/probe keeps a health check out of the rooms; a server without it just says NAK.
+        self.send(
+            Message("CAP", ["REQ", "chat/probe"]),
+            Message("NICK", [nick]),
+            Message("USER", ["status", "0", "*", "chat status check"]),
+            Message("CAP", ["END"]),
+        )
         self.wait_for(self._registered_burst_done)
         token = f"status-{time.monotonic_ns()}"
         start = time.perf_counter()

@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 #: Capabilities this server implements (CAP LS). ``chat/session`` is ours: it hands a client a
 #: token that lets its next connection take its nick back from a half-dead old one.
+#: ``chat/probe`` (ours too) marks a health check, which is not put into the default rooms, so
+#: nobody sees a container's health check join and leave every half minute.
 SUPPORTED_CAPS = (
     "batch",
+    "chat/probe",
     "chat/session",
     "draft/chathistory",
     "echo-message",

@@ -164,8 +164,9 @@ def _try_register(core: ServerCore, client: Client) -> None:
     if "chat/session" in client.caps:
         client.session_token = secrets.token_urlsafe(18)
         core.send_message(client, Message("SESSION", [client.nick, client.session_token], core.name))
-    for name in core.settings.default_channels:
-        join_channel(core, client, name)
+    if "chat/probe" not in client.caps:
+        for name in core.settings.default_channels:
+            join_channel(core, client, name)
 
 
 def send_welcome(core: ServerCore, client: Client) -> None:

@@ -139,6 +139,12 @@ def test_status_reports_a_healthy_server(server: ServerProcess, listener: Connec
     assert "version:      chat-" in result.stdout
     assert "users online: 1" in result.stdout  # bob; the check does not count itself
     assert "round trip:" in result.stdout and " ms" in result.stdout
+    # The check stays out of the rooms: people in #lobby do not see health checks come and go.
+    bob_said = listener.say("#lobby", "after the check")[0]
+    seen = []
+    while not any(isinstance(e, ev.Acknowledged) and e.cid == bob_said for e in seen):
+        seen.append(listener.events.get(timeout=DEADLINE))
+    assert not [e for e in seen if isinstance(e, ev.Joined | ev.Parted | ev.Quit)]
 
 
 def test_status_of_a_down_server_fails_in_plain_words() -> None:
