@@ -101,6 +101,10 @@ class Node:
         """Texts of chat messages from others that this client printed."""
         return {e["text"] for e in self.events() if e.get("type") == "message" and not e.get("own")}
 
+    def received_from(self, nick: str) -> list[str]:
+        """Texts of ``nick``'s chat messages in the order this client printed them, repeats included."""
+        return [e["text"] for e in self.events() if e.get("type") == "message" and e.get("sender") == nick]
+
     def count(self, event_type: str) -> int:
         return sum(1 for e in self.events() if e.get("type") == event_type)
 
