@@ -243,9 +243,11 @@ class Connection:
         with self._lock:
             offline = not self._registered
         for piece in split_text(text, budget):
-            item = self._outbox.add(command, target, as_action(piece) if action else piece)
-            cids.append(item.cid)
-            self._emit(ev.Queued(item.cid, target, piece, action=action, notice=command == "NOTICE", offline=offline))
+            cid = self._outbox.new_cid()
+            # Queued first: once in the outbox, the I/O thread may send it and see its echo at once.
+            self._emit(ev.Queued(cid, target, piece, action=action, notice=command == "NOTICE", offline=offline))
+            self._outbox.add(command, target, as_action(piece) if action else piece, cid)
+            cids.append(cid)
         if cids:
             self._wake()
         return cids
@@ -475,17 +477,17 @@ class _Link:
         text, action = item.text, False
         if text.startswith("\x01ACTION ") and item.command == "PRIVMSG":
             text, action = text[len("\x01ACTION ") :].rstrip("\x01"), True
-        conn._emit(
-            ev.Message(
-                item.target,
-                self.session.nick,
-                text,
-                action=action,
-                notice=item.command == "NOTICE",
-                own=True,
-                cid=item.cid,
-            )
+        event = ev.Message(
+            item.target,
+            self.session.nick,
+            text,
+            action=action,
+            notice=item.command == "NOTICE",
+            own=True,
+            cid=item.cid,
         )
+        conn._catchup.shown_elsewhere(event)  # its copy in history must not come back as missed
+        conn._emit(event)
         conn._emit(ev.Acknowledged(item.cid, item.target))
 
     # ------------------------------------------------------------------------- input
@@ -548,6 +550,10 @@ class _Link:
                 conn._publish(nick=event.new)
             conn._emit(event)
             if isinstance(event, ev.Connected):
+                # What waited in the outbox goes out before any catch-up request, so that the
+                # server's answer to a resend (the original msgid) arrives before history does.
+                self.flush_requests()
+                self.flush_outbox()
                 rooms = list(self.session.join)
                 self.apply(catchup.registered(rooms, self.session.caps, self.session.isupport))
             elif isinstance(event, ev.Joined) and event.own:
@@ -566,26 +572,27 @@ class _Link:
     def show_message(self, event: ev.Message, command: str, batch: str | None) -> None:
         """A chat message: settle our own at once (the server has it), show it once, in order."""
         conn = self.conn
-        item = None
+        if event.cid and not event.own and event.cid in conn._outbox:
+            event = replace(event, own=True)  # ours, sent under a nick we no longer have
+        settled = None
         if event.own:
-            event = self.acknowledge(event, command, by_content=batch is None)
-            item = event.cid
-        for shown in conn._catchup.message(event, batch):
+            # An echo with our tag is matched by it alone; only an untagged one by its content.
+            settled = self.settle(event, command, by_content=batch is None and not event.cid)
+        for shown in conn._catchup.message(replace(event, cid=event.cid or settled), batch):
             conn._emit(shown)
-        if item is not None:
-            conn._emit(ev.Acknowledged(item, event.target, event.msgid))
+        if settled is not None:  # even when the copy was a duplicate or is held back for order
+            conn._emit(ev.Acknowledged(settled, event.target, event.msgid))
 
-    def acknowledge(self, event: ev.Message, command: str, *, by_content: bool = True) -> ev.Message:
-        """Our own message came back: it reached the server. Match it to the outbox entry; an
-        echo without our tag matches by content, a copy from history only by its cid."""
+    def settle(self, event: ev.Message, command: str, *, by_content: bool) -> str | None:
+        """Our own message came back, so the server has it: the outbox entry it settles."""
         outbox = self.conn._outbox
         if "echo-message" not in self.session.caps:
-            return replace(event, cid=None)
+            return None  # then writing it was the confirmation (confirm_written)
         item = outbox.acknowledge(event.cid) if event.cid else None
         if item is None and by_content:
             wire_text = as_action(event.text) if event.action else event.text
             item = outbox.acknowledge_match(command, event.target, wire_text)
-        return replace(event, cid=item.cid if item else None)
+        return item.cid if item else None
 
     def track_channel(self, event: ev.Joined | ev.Parted) -> None:
         conn = self.conn

@@ -41,8 +41,12 @@ class Outbox:
         self._changed = threading.Condition()
         self._closed = False
 
-    def add(self, command: str, target: str, text: str) -> Pending:
-        item = Pending(uuid.uuid4().hex, command, target, text)
+    @staticmethod
+    def new_cid() -> str:
+        return uuid.uuid4().hex
+
+    def add(self, command: str, target: str, text: str, cid: str | None = None) -> Pending:
+        item = Pending(cid or self.new_cid(), command, target, text)
         with self._changed:
             self._items[item.cid] = item
             self._changed.notify_all()
@@ -94,6 +98,10 @@ class Outbox:
                     self._changed.notify_all()
                     return item
         return None
+
+    def __contains__(self, cid: object) -> bool:
+        with self._changed:
+            return cid in self._items
 
     def __len__(self) -> int:
         with self._changed:

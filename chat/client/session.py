@@ -348,7 +348,7 @@ class Session:
                 time=_parse_time(msg.tags.get("time"), when),
                 msgid=msg.tags.get("msgid"),
                 own=own,
-                cid=msg.tags.get(CID_TAG) if own else None,  # another client's id means nothing here
+                cid=msg.tags.get(CID_TAG),  # ours if it is in our outbox, whatever nick we had
             )
         )
 

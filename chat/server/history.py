@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from chat.protocol import casefold
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,9 @@ def conversation_key(sender: str, target: str, *, channel: bool) -> str:
 class HistoryStore(Protocol):
     def add(self, message: StoredMessage) -> StoredMessage: ...
     def commit(self) -> None: ...
-    def by_cid(self, sender: str, conversation: str, cid: str) -> StoredMessage | None: ...
+    def by_cid(self, cid: str, target: str) -> StoredMessage | None:
+        """The stored message with this client id that was sent to ``target`` (casefolded)."""
+        ...
     def seq_of_msgid(self, conversation: str, msgid: str) -> int | None: ...
     def seq_at_time(self, conversation: str, time_ms: int, *, after: bool) -> int: ...
     def before(self, conversation: str, seq: int, limit: int) -> list[StoredMessage]: ...
@@ -107,6 +111,17 @@ class SqliteHistory:
                 COMMIT;
                 """
             )
+        if version < 2:
+            # Version 2 finds a resend by its client id alone: the sender may have come back
+            # under another nick, which changes the sender and private-conversation keys.
+            self.db.executescript(
+                """
+                BEGIN;
+                CREATE INDEX IF NOT EXISTS messages_by_client_id ON messages (cid) WHERE cid IS NOT NULL;
+                PRAGMA user_version = 2;
+                COMMIT;
+                """
+            )
 
     def next_seq(self) -> int:
         return self._seq + 1
@@ -134,12 +149,9 @@ class SqliteHistory:
     def _rows(self, sql: str, args: tuple[object, ...]) -> list[StoredMessage]:
         return [StoredMessage(*row) for row in self.db.execute(sql, args)]
 
-    def by_cid(self, sender: str, conversation: str, cid: str) -> StoredMessage | None:
-        rows = self._rows(
-            f"SELECT {_COLUMNS} FROM messages WHERE sender = ? AND conversation = ? AND cid = ?",
-            (sender, conversation, cid),
-        )
-        return rows[0] if rows else None
+    def by_cid(self, cid: str, target: str) -> StoredMessage | None:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM messages WHERE cid = ? ORDER BY seq", (cid,))
+        return next((row for row in rows if casefold(row.target) == target), None)
 
     def seq_of_msgid(self, conversation: str, msgid: str) -> int | None:
         row = self.db.execute(
@@ -216,7 +228,7 @@ class MemoryHistory:
 
     def __init__(self) -> None:
         self._all: dict[str, list[StoredMessage]] = {}
-        self._cids: dict[tuple[str, str, str], StoredMessage] = {}
+        self._cids: dict[tuple[str, str], StoredMessage] = {}
         self._msgids: dict[str, StoredMessage] = {}
         self._seq = 0
 
@@ -226,7 +238,7 @@ class MemoryHistory:
     def add(self, message: StoredMessage) -> StoredMessage:
         self._all.setdefault(message.conversation, []).append(message)
         if message.cid is not None:
-            self._cids[(message.sender, message.conversation, message.cid)] = message
+            self._cids.setdefault((message.cid, casefold(message.target)), message)
         self._msgids[message.msgid] = message
         self._seq = message.seq
         return message
@@ -234,8 +246,8 @@ class MemoryHistory:
     def commit(self) -> None:
         """Nothing to make durable."""
 
-    def by_cid(self, sender: str, conversation: str, cid: str) -> StoredMessage | None:
-        return self._cids.get((sender, conversation, cid))
+    def by_cid(self, cid: str, target: str) -> StoredMessage | None:
+        return self._cids.get((cid, target))
 
     def seq_of_msgid(self, conversation: str, msgid: str) -> int | None:
         found = self._msgids.get(msgid)

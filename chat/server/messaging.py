@@ -85,6 +85,13 @@ def _deliver(
     quiet: bool,
 ) -> None:
     tagmsg = command_name == "TAGMSG"
+    if cid is not None and not tagmsg:
+        earlier = core.history.by_cid(cid, casefold(target))
+        if earlier is not None:
+            # A resend of something already stored: acknowledge it again, deliver it to nobody.
+            # Checked first: the recipient may have gone, or the sender come back under another nick.
+            _echo(core, client, replay_outgoing(earlier), tagmsg)
+            return
     channel: Channel | None = None
     recipient: Client | None = None
     if is_channel(target):
@@ -112,13 +119,6 @@ def _deliver(
         conversation = conversation_key(casefold(client.nick), casefold(recipient.nick), channel=False)
 
     sender = casefold(client.nick)
-    if cid is not None and not tagmsg:
-        earlier = core.history.by_cid(sender, conversation, cid)
-        if earlier is not None:
-            # A resend of something we already stored: acknowledge it again, deliver it to nobody.
-            _echo(core, client, replay_outgoing(earlier), tagmsg)
-            return
-
     body = f":{client.prefix} TAGMSG {target}" if tagmsg else f":{client.prefix} {command_name} {target} :{text}"
     tags = {"time": format_server_time(now), "msgid": core.new_msgid(), **client_tags}
     out = Outgoing(body, tags)

@@ -4,6 +4,7 @@ the client comes back by itself, sends what was waiting, and shows what it misse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,25 @@ def test_restart_with_memory_history_still_reconnects_and_reports(connect: Conne
     assert isinstance(caught, ev.CaughtUp) and caught.count == 0  # the server forgot; msgid unknown → by time
     bob.say("#lobby", "after")
     alice_events.message("after")
+
+
+def test_catch_up_pages_through_more_than_the_server_gives_at_once(
+    connect: Connect, relay: Relay, server: ServerProcess, tmp_path: Path
+) -> None:
+    config = tmp_path / "small-pages.yaml"
+    config.write_text("history:\n  max_fetch: 10\n")
+    server.extra_args = ("--config", str(config))
+    server.restart()
+    _alice, alice_events = connect("alice", via=relay, ping_interval=1.0, ping_timeout=2.5)
+    bob, _ = connect("bob")
+    bob.say("#lobby", "before")
+    alice_events.message("before")
+    relay.freeze()
+    said = [f"missed {n}" for n in range(25)]
+    for text in said:
+        bob.say("#lobby", text)
+    alice_events.wait_for(lambda e: isinstance(e, ev.Disconnected))
+    relay.thaw()
+    caught = alice_events.wait_for(lambda e: isinstance(e, ev.CaughtUp), timeout=30)
+    assert isinstance(caught, ev.CaughtUp) and caught.count == 25
+    assert [e.text for e in alice_events.seen if isinstance(e, ev.Message) and e.missed] == said

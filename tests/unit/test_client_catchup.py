@@ -32,6 +32,11 @@ def seen_then_reconnected(catchup: CatchUp, *channels: str) -> Step:
     return catchup.registered(list(channels), CAPS, {"CHATHISTORY": "100"}, T0 + timedelta(minutes=5))
 
 
+def done_targets(catchup: CatchUp) -> Step:
+    catchup.batch(parse(":srv BATCH +t draft/chathistory-targets"))
+    return catchup.batch(parse(":srv BATCH -t"))
+
+
 def test_first_connection_fetches_nothing() -> None:
     catchup = CatchUp()
     assert catchup.registered(["#lobby"], CAPS, {}, T0) == Step()
@@ -43,8 +48,11 @@ def test_reconnect_asks_which_conversations_moved_then_fetches_each_room_after_i
     catchup = CatchUp()
     step = seen_then_reconnected(catchup, "#lobby")
     end = format_timestamp(T0 + timedelta(minutes=5, days=1))
-    assert sent(step) == [f"CHATHISTORY TARGETS timestamp=2026-12-01T10:00:01.000Z timestamp={end} 100"]
-    assert sent(catchup.joined("#lobby")) == ["CHATHISTORY AFTER #lobby msgid=m1 100"]
+    # Timestamp references are exclusive: one millisecond earlier catches a message stamped in
+    # the same millisecond (a duplicate is dropped by msgid).
+    assert sent(step) == [f"CHATHISTORY TARGETS timestamp=2026-12-01T10:00:00.999Z timestamp={end} 100"]
+    assert sent(catchup.joined("#lobby")) == []  # one request at a time
+    assert sent(done_targets(catchup)) == ["CHATHISTORY AFTER #lobby msgid=m1 100"]
 
 
 def test_fetched_messages_come_before_live_ones_and_duplicates_are_dropped() -> None:
@@ -83,9 +91,10 @@ def test_live_message_held_during_the_fetch_is_shown_after_it() -> None:
 def test_unknown_msgid_falls_back_to_the_time_of_the_last_message() -> None:
     catchup = CatchUp()
     seen_then_reconnected(catchup, "#lobby")
+    done_targets(catchup)
     catchup.joined("#lobby")
     retry = catchup.fail(parse(":srv FAIL CHATHISTORY INVALID_PARAMS AFTER msgid=m1 :Unknown message id"))
-    assert sent(retry) == ["CHATHISTORY AFTER #lobby timestamp=2026-12-01T10:00:01.000Z 100"]
+    assert sent(retry) == ["CHATHISTORY AFTER #lobby timestamp=2026-12-01T10:00:00.999Z 100"]
 
 
 def test_a_full_page_asks_for_the_next_one() -> None:
@@ -111,7 +120,7 @@ def test_private_conversations_found_by_targets_are_fetched_too() -> None:
     catchup.batch(parse(":srv BATCH +t draft/chathistory-targets"))
     catchup.target(parse(":srv CHATHISTORY TARGETS carol 2026-12-01T10:03:00.000Z"))
     step = catchup.batch(parse(":srv BATCH -t"))
-    since = format_timestamp(T0 - catchup_module.CLOCK_SLACK)  # our first registration
+    since = format_timestamp(T0 - catchup_module.CLOCK_SLACK - timedelta(milliseconds=1))  # first registration
     assert sent(step) == [f"CHATHISTORY AFTER carol timestamp={since} 100"]
     catchup.batch(parse(":srv BATCH +p chathistory carol"))
     catchup.message(msg("hi alice", "p1", target="alice", sender="carol", at=7), "p")
@@ -153,5 +162,53 @@ def test_a_link_lost_mid_round_forgets_held_messages_so_the_next_round_fetches_t
     seen_then_reconnected(catchup, "#lobby")
     catchup.message(msg("held", "m7", at=7), None)
     catchup.link_lost()
-    catchup.registered(["#lobby"], CAPS, {}, T0 + timedelta(minutes=9))
-    assert sent(catchup.joined("#lobby")) == ["CHATHISTORY AFTER #lobby msgid=m1 100"]
+    catchup.registered(["#lobby"], CAPS, {"CHATHISTORY": "100"}, T0 + timedelta(minutes=9))
+    catchup.joined("#lobby")
+    assert sent(done_targets(catchup)) == ["CHATHISTORY AFTER #lobby msgid=m1 100"]
+
+
+def test_one_request_at_a_time_so_the_server_never_queues_every_room_at_once() -> None:
+    catchup = CatchUp()
+    catchup.registered(["#a", "#b"], CAPS, {}, T0)
+    catchup.message(msg("x", "a1", target="#a", at=1), None)
+    catchup.message(msg("y", "b1", target="#b", at=1), None)
+    catchup.registered(["#a", "#b"], CAPS, {}, T0 + timedelta(minutes=1))
+    assert sent(catchup.joined("#a")) == []  # TARGETS is still being answered
+    assert sent(catchup.joined("#b")) == []
+    assert sent(done_targets(catchup)) == ["CHATHISTORY AFTER #a msgid=a1 500"]
+    catchup.batch(parse(":srv BATCH +h chathistory #a"))
+    assert sent(catchup.batch(parse(":srv BATCH -h"))) == ["CHATHISTORY AFTER #b msgid=b1 500"]
+
+
+def test_the_page_size_follows_the_servers_limit_announced_after_the_welcome() -> None:
+    catchup = CatchUp()
+    isupport: dict[str, str] = {}
+    catchup.registered(["#lobby"], CAPS, isupport, T0)
+    catchup.message(msg("one", "m1", at=1), None)
+    catchup.registered(["#lobby"], CAPS, isupport, T0 + timedelta(minutes=1))
+    isupport["CHATHISTORY"] = "2"  # 005 arrives after 001
+    done_targets(catchup)
+    assert sent(catchup.joined("#lobby")) == ["CHATHISTORY AFTER #lobby msgid=m1 2"]
+
+
+def test_an_unfinished_round_does_not_move_where_the_next_one_looks_for_private_messages() -> None:
+    catchup = CatchUp()
+    seen_then_reconnected(catchup, "#lobby")
+    done_targets(catchup)
+    catchup.joined("#lobby")
+    catchup.batch(parse(":srv BATCH +h chathistory #lobby"))
+    catchup.message(msg("late", "m8", at=300), "h")  # fetched, but the round is cut short
+    catchup.link_lost()
+    step = catchup.registered(["#lobby"], CAPS, {}, T0 + timedelta(minutes=9))
+    assert sent(step)[0].startswith("CHATHISTORY TARGETS timestamp=2026-12-01T10:00:00.999Z ")
+
+
+def test_own_message_confirmed_without_echo_is_not_shown_again_from_history() -> None:
+    catchup = CatchUp()
+    seen_then_reconnected(catchup, "#lobby")
+    done_targets(catchup)
+    catchup.shown_elsewhere(ev.Message("#lobby", "alice", "mine", own=True, cid="c9"))
+    catchup.joined("#lobby")
+    catchup.batch(parse(":srv BATCH +h chathistory #lobby"))
+    copy = ev.Message("#lobby", "alice", "mine", msgid="m5", own=True, cid="c9")
+    assert catchup.message(copy, "h") == []

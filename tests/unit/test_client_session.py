@@ -187,14 +187,15 @@ def test_message_without_server_time_is_stamped_on_arrival() -> None:
     assert msg.conversation == "bob"
 
 
-def test_own_echo_carries_our_cid_but_others_cids_are_dropped() -> None:
+def test_messages_carry_the_senders_client_id() -> None:
     session = registered()
     (own,) = feed(session, "@+chat/cid=c1;msgid=m2 :alice!~a@h PRIVMSG bob :hello").events
     assert isinstance(own, ev.Message)
     assert own.own and own.cid == "c1" and own.conversation == "bob"
+    # Another's id is kept too: it tells a message apart from its resent copy.
     (other,) = feed(session, "@+chat/cid=c9 :bob!~b@h PRIVMSG #lobby :yo").events
     assert isinstance(other, ev.Message)
-    assert other.cid is None
+    assert other.cid == "c9" and not other.own
 
 
 def test_action_and_notice() -> None:

@@ -50,11 +50,11 @@ def test_timestamps_map_to_exclusive_bounds(store: HistoryStore) -> None:
     assert texts(store.after("#a", store.seq_at_time("#a", 0, after=True), 10)) == [f"m{i}" for i in range(5)]
 
 
-def test_client_ids_are_per_sender_and_conversation(store: HistoryStore) -> None:
+def test_client_ids_are_found_per_target_whoever_sends_again(store: HistoryStore) -> None:
     first = message(store, "#a", 1, "hello", cid="c1")
-    assert store.by_cid("a", "#a", "c1") == first
-    assert store.by_cid("a", "#b", "c1") is None
-    assert store.by_cid("b", "#a", "c1") is None
+    assert store.by_cid("c1", "#a") == first
+    assert store.by_cid("c1", "#b") is None  # the same id said elsewhere is another message
+    assert store.by_cid("c2", "#a") is None
 
 
 def test_targets_lists_my_rooms_and_private_conversations(store: HistoryStore) -> None:

@@ -212,14 +212,34 @@ def test_a_resent_client_id_is_acknowledged_but_not_delivered_twice() -> None:
     assert batch_texts(alice.take()) == ["once"]
 
 
-def test_the_same_client_id_from_someone_else_is_a_different_message() -> None:
+def test_a_resend_under_another_nick_is_still_the_same_message() -> None:
     h = Harness()
     alice, bob = h.user("alice", FULL), h.user("bob", FULL)
-    alice.send("@+chat/cid=same PRIVMSG #lobby :from alice")
-    bob.send("@+chat/cid=same PRIVMSG #lobby :from bob")
+    alice.send("@+chat/cid=c1 PRIVMSG #lobby :hello", "@+chat/cid=c2 PRIVMSG bob :psst")
+    original = [m.tags["msgid"] for m in alice.take() if m.command == "PRIVMSG"]
+    bob.take()
+    # The echoes were lost; alice comes back as alice_ (her old nick was still held) and resends.
+    alice.send("NICK alice_")
     alice.take()
+    bob.take()
+    alice.send("@+chat/cid=c1 PRIVMSG #lobby :hello", "@+chat/cid=c2 PRIVMSG bob :psst")
+    assert [m.tags["msgid"] for m in alice.take() if m.command == "PRIVMSG"] == original
+    assert [m for m in bob.take() if m.command == "PRIVMSG"] == []
     alice.send("CHATHISTORY LATEST #lobby * 10")
-    assert batch_texts(alice.take()) == ["from alice", "from bob"]
+    assert batch_texts(alice.take()) == ["hello"]
+
+
+def test_a_resend_to_someone_who_left_is_acknowledged_not_refused() -> None:
+    h = Harness()
+    alice, bob = h.user("alice", FULL), h.user("bob", FULL)
+    alice.send("@+chat/cid=c1 PRIVMSG bob :see you")
+    (first,) = [m for m in alice.take() if m.command == "PRIVMSG"]
+    bob.send("QUIT :bye")
+    alice.take()
+    alice.send("@+chat/cid=c1 PRIVMSG bob :see you")
+    replies = alice.take()
+    assert [m.tags["msgid"] for m in replies if m.command == "PRIVMSG"] == [first.tags["msgid"]]
+    assert not [m for m in replies if m.command == "401"]
 
 
 # ------------------------------------------------------------------------ ghost takeover
