@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so the venv is rebuilt only when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint sysdeps clean image base-image
+.PHONY: venv serve test lint sysdeps clean image base-image screenshot
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ image: venv
 # Rebuild the Debian base image from this host's apt mirror (e.g. to pick up security updates).
 base-image:
 	bash deploy/build-base-image.sh
+
+# docs/gui.png, the desktop client mid-conversation (Xvfb + a real server), shown in the README.
+screenshot: venv sysdeps
+	$(BIN)/python -m tests.gui.screenshot docs/gui.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -188,11 +188,27 @@ def status(
 
 @app.command()
 def gui(
-    address: Annotated[str, typer.Argument(help=ADDRESS_HELP)] = DEFAULT_ADDRESS,
-    nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use.")] = None,
+    address: Annotated[
+        str | None, typer.Argument(help="host[:port] of the server; without it, a form asks (and remembers).")
+    ] = None,
+    nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
 ) -> None:
-    """Chat from a desktop window (not built yet)."""
-    raise _fail("the desktop client is not built yet; use 'chat connect'")
+    """Chat from a desktop window."""
+    if address is not None:
+        from chat.client.address import parse_address
+
+        try:
+            parse_address(address)
+        except ValueError as err:
+            raise _fail(str(err)) from None
+    if nick is not None and not valid_nick(nick, len(nick)):
+        raise _fail(f'--nick: "{nick}" is not a valid nick')
+    try:
+        from chat.client.gui import run as run_gui
+    except ImportError as err:  # Python built without Tk
+        raise _fail(f"the desktop client needs Tk ({err}); install python3-tk, or use 'chat connect'") from None
+    chosen = nick if nick is not None else (_default_nick() if address else None)
+    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick()))
 
 
 def main() -> None:

@@ -13,6 +13,12 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     exit 0
 fi
 
+# The desktop client and its tests need Tk in the Python that runs them.
+PYTHON_FOR_TK="${PYTHON:-python3}"
+if ! "$PYTHON_FOR_TK" -c 'import tkinter' >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES python3-tk"
+fi
+
 missing=()
 for pkg in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

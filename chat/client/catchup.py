@@ -242,7 +242,7 @@ class CatchUp:
             if not self._new(event):
                 return []
             self._record(event)
-            if rnd is not None:
+            if rnd is not None and not event.own:  # our own words were not missed, only re-fetched
                 rnd.count += 1
                 rnd.conversations[key] = event.conversation
             return [replace(event, missed=True)]

@@ -3,11 +3,54 @@ message each slash command becomes, shared by the terminal and the GUI."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from chat.client import commands as cmd
 from chat.client.connection import Connection
 from chat.protocol import Message
 
-__all__ = ["NetworkCommand", "perform"]
+__all__ = ["Leave", "NetworkCommand", "Surface", "carry_out", "perform"]
+
+
+class Surface(Protocol):
+    """What a user interface offers the shared command handling."""
+
+    def show(self, text: str) -> None:
+        """Text for the user (``/help``)."""
+
+    def problem(self, text: str) -> None:
+        """Something the user typed cannot be done, in plain words."""
+
+    def talk_to(self, target: str) -> None:
+        """Plain text goes to ``target`` from now on (``/query``, ``/join``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """The user asked to leave (``/quit``), saying goodbye with ``reason``."""
+
+    reason: str
+
+
+def carry_out(command: cmd.Command, conn: Connection, ui: Surface) -> Leave | None:
+    """Do what one typed command asks; every UI calls this, so commands behave the same."""
+    match command:
+        case cmd.Quit(reason):
+            return Leave(reason)
+        case cmd.Help(text):
+            ui.show(text)
+        case cmd.Problem(text):
+            ui.problem(text)
+        case cmd.Query(target):
+            ui.talk_to(target)
+        case _:
+            if isinstance(command, cmd.Join):
+                ui.talk_to(command.channels[-1])
+            error = perform(command, conn)
+            if error:
+                ui.problem(error)
+    return None
 
 #: Commands that go to the server; the others (help, problems, /query, /quit) are the UI's job.
 NetworkCommand = (

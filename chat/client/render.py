@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import zlib
 from datetime import datetime
 from typing import Any
 
 from chat.client import events as ev
+from chat.protocol import casefold
 
-__all__ = ["clock", "describe", "event_type", "message_line", "plain", "to_json"]
+__all__ = ["clock", "describe", "event_type", "message_line", "nick_slot", "plain", "to_json"]
 
 #: Control characters (IRC bold/colour codes, terminal escapes) that others could send to mess
 #: with our screen; colour codes take their digits with them.
@@ -23,6 +25,12 @@ _CONTROLS = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|[\x00-\x08\x0b-\x1f\x7f\x
 def plain(text: str) -> str:
     """``text`` without control characters, safe to print on a terminal."""
     return _CONTROLS.sub("", text).replace("\t", " ").replace("\n", " ")
+
+
+def nick_slot(nick: str, slots: int) -> int:
+    """Which of ``slots`` colours a nick gets: the same in every session, UI and machine, so
+    people recognise each other by colour."""
+    return zlib.crc32(casefold(nick).encode()) % slots
 
 
 def clock(when: datetime) -> str:

@@ -15,9 +15,7 @@ import queue
 import sys
 import threading
 import time
-import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -28,8 +26,8 @@ from chat.client import commands as cmd
 from chat.client import events as ev
 from chat.client.address import parse_address
 from chat.client.connection import Connection
-from chat.client.dispatch import perform
-from chat.client.render import clock, describe, message_line, to_json
+from chat.client.dispatch import carry_out
+from chat.client.render import clock, describe, message_line, nick_slot, to_json
 from chat.protocol import casefold, is_channel, valid_channel, valid_nick
 
 __all__ = ["nick_colour", "run"]
@@ -49,7 +47,7 @@ _RED = "\x1b[31m"
 
 def nick_colour(nick: str) -> int:
     """An ANSI colour code that is the same for a nick in every session and on every machine."""
-    return _PALETTE[zlib.crc32(casefold(nick).encode()) % len(_PALETTE)]
+    return _PALETTE[nick_slot(nick, len(_PALETTE))]
 
 
 def run(
@@ -134,37 +132,6 @@ class _Tracker:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Leave:
-    """The input loop should end, saying goodbye with ``reason``."""
-
-    reason: str
-
-
-_Show = Callable[[str], None]
-
-
-def _apply(command: cmd.Command, tracker: _Tracker, conn: Connection, show: _Show, problem: _Show) -> _Leave | None:
-    """Carry out one typed command; the UIs differ only in how they show text."""
-    match command:
-        case cmd.Quit(reason):
-            return _Leave(reason)
-        case cmd.Help(text):
-            show(text)
-        case cmd.Problem(text):
-            problem(text)
-        case cmd.Query(target):
-            tracker.target = target
-            show(f"talking to {target} now")
-        case _:
-            if isinstance(command, cmd.Join):
-                tracker.target = command.channels[-1]
-            error = perform(command, conn)
-            if error:
-                problem(error)
-    return None
-
-
 # ------------------------------------------------------------------------ scripts
 
 
@@ -191,6 +158,9 @@ class _Script:
 
     def problem(self, text: str) -> None:
         self.write(sys.stderr, f"chat: {text}")
+
+    def talk_to(self, target: str) -> None:
+        self.tracker.target = target
 
     def pump_events(self) -> None:
         while True:
@@ -246,7 +216,7 @@ class _Script:
             command = cmd.parse_input(text, target)
             if command is None:
                 continue
-            leave = _apply(command, self.tracker, conn, self.show, self.problem)
+            leave = carry_out(command, conn, self)
             if leave is not None:
                 reason = leave.reason
                 break
@@ -314,6 +284,11 @@ class _Interactive:
     def problem(self, text: str) -> None:
         print(f"{_RED}{text}{_RESET}", flush=True)
 
+    def talk_to(self, target: str) -> None:
+        if self.tracker.target != target:
+            print(f"{_DIM}talking to {target} now{_RESET}", flush=True)
+        self.tracker.target = target
+
     def pump_events(self) -> None:
         """Print events above the prompt; when the connection is finished, end the prompt too."""
         while True:
@@ -358,7 +333,7 @@ class _Interactive:
                 command = cmd.parse_input(text, self.tracker.target)
                 if command is None:
                     continue
-                leave = _apply(command, self.tracker, conn, self.show, self.problem)
+                leave = carry_out(command, conn, self)
                 if leave is not None:
                     reason = leave.reason
                     break

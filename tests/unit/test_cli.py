@@ -75,10 +75,18 @@ def test_connect_rejects_an_invalid_nick_before_connecting() -> None:
     assert result.stderr.startswith('--nick: "two words" is not a valid nick')
 
 
-def test_gui_is_not_built_yet() -> None:
-    result = runner.invoke(app, ["gui"])
-    assert result.exit_code == 2
-    assert result.stderr == "the desktop client is not built yet; use 'chat connect'\n"
+def test_gui_rejects_a_bad_address_or_nick_before_opening_a_window() -> None:
+    result = runner.invoke(app, ["gui", "host:notaport"])
+    assert result.exit_code == 2 and "bad port" in result.stderr
+    result = runner.invoke(app, ["gui", "host", "--nick", "two words"])
+    assert result.exit_code == 2 and '"two words" is not a valid nick' in result.stderr
+
+
+def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    result = runner.invoke(app, ["gui", "localhost:1", "--nick", "alice"])
+    assert result.exit_code == 1
+    assert "cannot open a window" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

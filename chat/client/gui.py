@@ -1,0 +1,566 @@
+"""``chat gui``: the desktop window, a thin Tk view over :class:`~chat.client.gui_model.ChatModel`.
+
+The socket lives in the connection's own thread; this Tk thread never blocks on the network.
+It polls the connection's event queue with ``after()``, hands each event to the model and
+redraws what the model says changed. Leaving (``/quit`` or closing the window) runs the
+connection's goodbye on a helper thread, so the window never freezes while the server answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import tkinter as tk
+from tkinter import font as tkfont
+from tkinter import ttk
+
+from chat.client import events as ev
+from chat.client import prefs
+from chat.client.address import parse_address
+from chat.client.connection import Connection
+from chat.client.gui_model import SERVER, Changes, ChatModel, Line
+from chat.client.render import clock, nick_slot
+from chat.protocol import valid_nick
+
+__all__ = ["App", "run"]
+
+log = logging.getLogger(__name__)
+
+#: How often the window looks at the connection's events (ms), and how many it takes per look.
+POLL_MS = 50
+EVENTS_PER_POLL = 500
+#: Nick colours readable on a white background.
+NICK_COLOURS = (
+    "#c0392b", "#27ae60", "#2471a3", "#8e44ad", "#d35400", "#16a085",
+    "#b7950b", "#1f618d", "#a93226", "#7d3c98", "#117864", "#6e2c00",
+)  # fmt: skip
+SIDEBAR_BG = "#262b33"
+SIDEBAR_FG = "#e6e9ef"
+ACCENT = "#3b82f6"
+MUTED = "#7b8494"
+ERROR = "#c0392b"
+
+
+def run(address: str | None, nick: str | None, *, fallback_nick: str = "") -> int:
+    """Open the window and chat until it is closed; the exit code for the shell."""
+    try:
+        root = tk.Tk(className="chat")
+    except tk.TclError as err:
+        print(
+            f"chat: cannot open a window ({err}); is DISPLAY set? 'chat connect' works in a terminal", file=sys.stderr
+        )
+        return 1
+    app = App(root, address, nick, fallback_nick=fallback_nick)
+    root.mainloop()
+    return app.exit_code
+
+
+class App:
+    """The whole window: the connect form first when needed, then the chat."""
+
+    def __init__(
+        self,
+        root: tk.Tk,
+        address: str | None = None,
+        nick: str | None = None,
+        *,
+        fallback_nick: str = "",
+        connection_options: dict[str, float] | None = None,
+    ) -> None:
+        self.root = root
+        self.connection_options = connection_options or {}  # keep-alive and backoff, e.g. for tests
+        self.exit_code = 0
+        self.conn: Connection | None = None
+        self.model: ChatModel | None = None
+        self.early: list[ev.Event] = []  # events before the first Connected, replayed into the model
+        self.leaving: threading.Thread | None = None
+        self.form: ConnectForm | None = None
+        self.chat: ChatView | None = None
+        self._polling: str | None = None  # the pending after() call
+        root.title("chat")
+        root.minsize(640, 400)
+        root.geometry("1000x640")
+        _style(root)
+        root.protocol("WM_DELETE_WINDOW", lambda: self.leave(""))
+        root.report_callback_exception = self._on_error
+        root.bind("<Destroy>", self._on_destroy, add="+")
+        remembered = prefs.load()
+        if address and nick and self._check(address, nick) is None:
+            self.connect(address, nick)
+        else:
+            self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick)
+
+    def _on_error(self, exc: type[BaseException], value: BaseException, tb: object) -> None:
+        """A bug in a Tk callback: log it whole, tell the user in a line, keep the window alive."""
+        log.error("error in the window", exc_info=(exc, value, tb))  # type: ignore[arg-type]
+        if self.chat is not None:
+            self.chat.status.set(f"Internal error ({exc.__name__}); details are in the log. Chat goes on.")
+
+    # ----------------------------------------------------------------------- connecting
+
+    @staticmethod
+    def _check(address: str, nick: str) -> str | None:
+        try:
+            parse_address(address)
+        except ValueError as err:
+            return str(err)
+        if not valid_nick(nick, len(nick)):
+            return f'"{nick}" is not a valid nickname: start with a letter, then letters, digits, _ or -'
+        return None
+
+    def connect(self, address: str, nick: str) -> None:
+        """Try ``address`` as ``nick``; the form stays until the server lets us in."""
+        host, port = parse_address(address)
+        self.conn = Connection(host, port, nick, reconnect=True, **self.connection_options)  # type: ignore[arg-type]
+        self.model = ChatModel(self.conn.address, nick)
+        self.early = []
+        if self.form is not None:
+            self.form.busy(f"Connecting to {self.conn.address}…")
+        self.conn.start()
+        self._schedule()
+
+    def _failed_first(self, reason: str) -> None:
+        """The first attempt failed: back to the form, with the reason, and stop retrying."""
+        conn, self.conn, self.model = self.conn, None, None
+        if conn is not None:
+            threading.Thread(target=conn.close, name="chat-close", daemon=True).start()
+        if self.form is None:
+            address = conn.address if conn else ""
+            self.form = ConnectForm(self, address, conn.nick if conn else "")
+        self.form.error(reason)
+
+    def _connected(self) -> None:
+        assert self.conn is not None and self.model is not None
+        prefs.save(prefs.Remembered(self.conn.address, self.conn.nick))
+        if self.form is not None:
+            self.form.destroy()
+            self.form = None
+        self.chat = ChatView(self, self.model)
+        early, self.early = self.early, []
+        for event in early:
+            self.chat.render(self.model.apply(event))
+        self.root.title(f"chat — {self.conn.address}")
+
+    # -------------------------------------------------------------------------- events
+
+    def _schedule(self) -> None:
+        if self._polling is None:
+            self._polling = self.root.after(POLL_MS, self.poll)
+
+    def _on_destroy(self, event: tk.Event[tk.Misc]) -> None:
+        """The window is going away (closed by us, or by its owner): stop polling, hang up."""
+        if event.widget is not self.root:
+            return
+        if self._polling is not None:
+            self.root.after_cancel(self._polling)
+            self._polling = None
+        conn, self.conn = self.conn, None
+        if conn is not None and self.leaving is None:
+            threading.Thread(target=conn.close, name="chat-close", daemon=True).start()
+
+    def poll(self) -> None:
+        """Take what the connection reported since the last look; never blocks."""
+        self._polling = None
+        if self.leaving is not None:
+            if self.leaving.is_alive():
+                self._schedule()
+            else:
+                self.root.destroy()
+            return
+        conn = self.conn
+        if conn is None:
+            return
+        for _ in range(EVENTS_PER_POLL):
+            try:
+                event = conn.events.get_nowait()
+            except queue.Empty:
+                break
+            if self.chat is None:
+                self.early.append(event)
+                if isinstance(event, ev.Connected):
+                    self._connected()
+                elif isinstance(event, ev.Disconnected):
+                    self._failed_first(event.reason)
+                    return
+                continue
+            assert self.model is not None
+            self.chat.render(self.model.apply(event))
+        if self.chat is not None:
+            self.chat.refresh_status()
+        self._schedule()
+
+    def submit(self, text: str) -> None:
+        if self.model is None or self.conn is None or self.chat is None:
+            return
+        changes = self.model.submit(text, self.conn)
+        self.chat.render(changes)
+        if changes.leave is not None:
+            self.leave(changes.leave.reason)
+
+    def leave(self, reason: str) -> None:
+        """Say goodbye on a helper thread; the window closes when it is done."""
+        if self.leaving is not None:
+            return
+        conn = self.conn
+        if conn is None:
+            self.root.destroy()
+            return
+        if self.chat is not None:
+            self.chat.status.set("Leaving…")
+            self.chat.entry.state(["disabled"])
+        self.leaving = threading.Thread(target=conn.quit, args=(reason,), name="chat-quit", daemon=True)
+        self.leaving.start()
+        self._schedule()
+
+
+class ConnectForm:
+    """Server and nickname, remembered from last time; errors shown inline, in words."""
+
+    def __init__(self, app: App, address: str, nick: str) -> None:
+        self.app = app
+        outer = ttk.Frame(app.root, padding=40, style="Form.TFrame")
+        outer.pack(fill="both", expand=True)
+        self.frame = outer
+        box = ttk.Frame(outer, padding=24, style="Card.TFrame")
+        box.place(relx=0.5, rely=0.45, anchor="center")
+        ttk.Label(box, text="Join a chat server", style="Title.TLabel").grid(
+            row=0, column=0, columnspan=2, pady=(0, 16)
+        )
+        ttk.Label(box, text="Server", style="Card.TLabel").grid(row=1, column=0, sticky="w", padx=(0, 12), pady=4)
+        self.address = tk.StringVar(value=address)
+        self.address_entry = ttk.Entry(box, textvariable=self.address, width=32)
+        self.address_entry.grid(row=1, column=1, pady=4)
+        ttk.Label(box, text="Nickname", style="Card.TLabel").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=4)
+        self.nick = tk.StringVar(value=nick)
+        self.nick_entry = ttk.Entry(box, textvariable=self.nick, width=32)
+        self.nick_entry.grid(row=2, column=1, pady=4)
+        ttk.Label(box, text="e.g. 192.168.1.20:6667 or chat.lan", style="Hint.TLabel").grid(row=3, column=1, sticky="w")
+        self.button = ttk.Button(box, text="Connect", style="Accent.TButton", command=self.submit)
+        self.button.grid(row=4, column=0, columnspan=2, pady=(16, 4), sticky="ew")
+        self.message = tk.StringVar()
+        self.message_label = ttk.Label(box, textvariable=self.message, style="Error.TLabel", wraplength=360)
+        self.message_label.grid(row=5, column=0, columnspan=2, sticky="w")
+        for entry in (self.address_entry, self.nick_entry):
+            entry.bind("<Return>", lambda _e: self.submit())
+        (self.address_entry if not address else self.nick_entry if not nick else self.button).focus_set()
+
+    def submit(self) -> None:
+        address, nick = self.address.get().strip(), self.nick.get().strip()
+        if not address:
+            self.error("Type the server's address, e.g. 192.168.1.20:6667")
+            return
+        problem = self.app._check(address, nick)
+        if problem:
+            self.error(problem)
+            return
+        self.app.connect(address, nick)
+
+    def busy(self, text: str) -> None:
+        self.message_label.configure(style="Hint.TLabel")
+        self.message.set(text)
+        self.button.state(["disabled"])
+
+    def error(self, text: str) -> None:
+        self.message_label.configure(style="Error.TLabel")
+        self.message.set(text[:1].upper() + text[1:])
+        self.button.state(["!disabled"])
+
+    def destroy(self) -> None:
+        self.frame.destroy()
+
+
+class ChatView:
+    """Sidebar, messages, members, input line and status bar."""
+
+    def __init__(self, app: App, model: ChatModel) -> None:
+        self.app = app
+        self.model = model
+        root = app.root
+        self.status = tk.StringVar(value=model.status_text())
+        bar = ttk.Label(root, textvariable=self.status, style="Status.TLabel", anchor="w", padding=(10, 4))
+        bar.pack(side="bottom", fill="x")
+        panes = ttk.PanedWindow(root, orient="horizontal")
+        panes.pack(fill="both", expand=True)
+        self.panes = panes
+
+        side = ttk.Frame(panes, style="Sidebar.TFrame", padding=(0, 8))
+        ttk.Label(side, text="CONVERSATIONS", style="SidebarHead.TLabel", padding=(12, 4)).pack(fill="x")
+        self.sidebar = ttk.Treeview(side, show="tree", selectmode="browse", style="Sidebar.Treeview")
+        self.sidebar.column("#0", width=180, minwidth=120)
+        self.sidebar.pack(fill="both", expand=True)
+        self.sidebar.tag_configure("unread", font=_font("bold"))
+        self.sidebar.bind("<<TreeviewSelect>>", self._on_select)
+        panes.add(side, weight=0)
+
+        centre = ttk.Frame(panes, style="Main.TFrame")
+        self.topic = tk.StringVar()
+        ttk.Label(centre, textvariable=self.topic, style="Topic.TLabel", padding=(12, 8), anchor="w").pack(fill="x")
+        body = ttk.Frame(centre, style="Main.TFrame")
+        body.pack(fill="both", expand=True)
+        self.text = tk.Text(
+            body, wrap="word", state="disabled", relief="flat", borderwidth=0, padx=12, pady=6, width=40, height=10,
+            font=_font("body"), background="#ffffff", foreground="#1d2330", cursor="arrow",
+            highlightthickness=0, spacing1=2, spacing3=2,
+        )  # fmt: skip
+        scroll = ttk.Scrollbar(body, orient="vertical", command=self.text.yview)
+        self.text.configure(yscrollcommand=scroll.set)
+        scroll.pack(side="right", fill="y")
+        self.text.pack(side="left", fill="both", expand=True)
+        self._tags()
+        entry_row = ttk.Frame(centre, style="Main.TFrame", padding=(10, 8))
+        entry_row.pack(fill="x")
+        self.input = tk.StringVar()
+        self.entry = ttk.Entry(entry_row, textvariable=self.input, font=_font("body"))
+        self.entry.pack(fill="x", ipady=4)
+        self.entry.bind("<Return>", self._on_enter)
+        self.entry.bind("<KP_Enter>", self._on_enter)
+        self.entry.bind("<Up>", self._on_up)
+        self.entry.bind("<Down>", self._on_down)
+        panes.add(centre, weight=1)
+
+        people = ttk.Frame(panes, style="Main.TFrame", padding=(0, 8))
+        ttk.Label(people, text="PEOPLE", style="Head.TLabel", padding=(12, 4)).pack(fill="x")
+        self.members = ttk.Treeview(people, show="tree", selectmode="browse", style="Members.Treeview")
+        self.members.column("#0", width=160, minwidth=100)
+        self.members.pack(fill="both", expand=True)
+        self.members.bind("<Double-1>", self._on_member)
+        self.members.bind("<Return>", self._on_member)
+        panes.add(people, weight=0)
+
+        self.render(Changes(sidebar=True, members=True, switched=True, status=True))
+        self.entry.focus_set()
+
+    def _tags(self) -> None:
+        text = self.text
+        text.tag_configure("time", foreground=MUTED, font=_font("small"))
+        text.tag_configure("event", foreground=MUTED, font=_font("italic"))
+        text.tag_configure("info", foreground="#4a5568")
+        text.tag_configure("error", foreground=ERROR)
+        text.tag_configure("own", foreground="#1d2330")
+        text.tag_configure("pending", foreground=MUTED, font=_font("small"))
+        text.tag_configure("sent", foreground="#27ae60", font=_font("small"))
+        text.tag_configure("failed", foreground=ERROR, font=_font("small"))
+        text.tag_configure("missed", background="#f3f6fb")
+        text.tag_configure("nick", font=_font("bold"))
+        for slot, colour in enumerate(NICK_COLOURS):
+            text.tag_configure(f"nick{slot}", foreground=colour)
+
+    # ------------------------------------------------------------------------ drawing
+
+    def render(self, changes: Changes) -> None:
+        model = self.model
+        if changes.switched:
+            self._redraw()
+        else:
+            at_bottom = self.text.yview()[1] >= 0.999
+            for key, index in changes.updated:
+                if key == model.current:
+                    self._replace_line(index)
+            for key, index in changes.appended:
+                if key == model.current:
+                    self._append_line(index)
+            if at_bottom and any(key == model.current for key, _ in changes.appended):
+                self.text.see("end")
+        if changes.sidebar or changes.switched:
+            self._draw_sidebar()
+        if changes.members or changes.switched:
+            self._draw_members()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        text = self.model.status_text()
+        if self.status.get() != text and self.app.leaving is None:
+            self.status.set(text)
+
+    def _redraw(self) -> None:
+        text = self.text
+        text.configure(state="normal")
+        text.delete("1.0", "end")
+        text.configure(state="disabled")
+        for index in range(len(self.model.conversation().lines)):
+            self._append_line(index)
+        text.see("end")
+
+    def _append_line(self, index: int) -> None:
+        text = self.text
+        text.configure(state="normal")
+        if text.index("end-1c") != "1.0":
+            text.insert("end-1c", "\n")
+        self._write_line(index, text.index("end-1c"))
+
+    def _replace_line(self, index: int) -> None:
+        """Redraw one line where it is (a pending message got its ✓ or its ✗)."""
+        ranges = self.text.tag_ranges(f"line{index}")
+        if not ranges:
+            return
+        start = str(ranges[0])
+        self.text.configure(state="normal")
+        self.text.delete(start, ranges[-1])
+        self._write_line(index, start)
+
+    def _write_line(self, index: int, start: str) -> None:
+        text = self.text
+        line = self.model.conversation().lines[index]
+        text.mark_set("writing", start)
+        text.mark_gravity("writing", "right")  # moves along with what is inserted at it
+        for chunk, tags in _pieces(line):
+            text.insert("writing", chunk, tags)
+        end = text.index("writing")
+        text.tag_add(f"line{index}", start, end)
+        if line.missed:
+            text.tag_add("missed", start, end)
+        text.configure(state="disabled")
+
+    def _draw_sidebar(self) -> None:
+        tree = self.sidebar
+        rows = self.model.sidebar_rows()
+        wanted = [key for key, _, _ in rows]
+        for iid in tree.get_children():
+            if iid not in wanted:
+                tree.delete(iid)
+        for position, (key, label, unread) in enumerate(rows):
+            shown = f"{_icon(key, label)} {label}" + (f"  ({unread})" if unread else "")
+            tags = ("unread",) if unread else ()
+            if tree.exists(key):
+                tree.item(key, text=shown, tags=tags)
+                tree.move(key, "", position)
+            else:
+                tree.insert("", position, iid=key, text=shown, tags=tags)
+        if tree.selection() != (self.model.current,):
+            tree.selection_set(self.model.current)
+        tree.see(self.model.current)
+
+    def _draw_members(self) -> None:
+        tree = self.members
+        tree.delete(*tree.get_children())
+        for nick in self.model.member_rows():
+            tree.insert("", "end", text=nick)
+        conv = self.model.conversation()
+        if self.model.current == SERVER:
+            self.topic.set(f"Server {self.model.address}")
+        elif conv.is_channel:
+            self.topic.set(f"{conv.name}" + (f" — {conv.topic}" if conv.topic else ""))
+        else:
+            self.topic.set(f"Private conversation with {conv.name}")
+
+    # ------------------------------------------------------------------------- input
+
+    def _on_enter(self, _event: object) -> str:
+        text = self.input.get()
+        self.input.set("")
+        self.app.submit(text)
+        return "break"
+
+    def _on_up(self, _event: object) -> str:
+        previous = self.model.history_back(self.input.get())
+        if previous is not None:
+            self.input.set(previous)
+            self.entry.icursor("end")
+        return "break"
+
+    def _on_down(self, _event: object) -> str:
+        following = self.model.history_forward()
+        if following is not None:
+            self.input.set(following)
+            self.entry.icursor("end")
+        return "break"
+
+    def _on_select(self, _event: object) -> None:
+        selected = self.sidebar.selection()
+        if selected and selected[0] != self.model.current:
+            self.render(self.model.select(selected[0]))
+            self.entry.focus_set()
+
+    def _on_member(self, event: tk.Event[tk.Misc]) -> None:
+        """Double-click (or Enter) on a member: talk to them privately."""
+        row = self.members.identify_row(event.y) if event.type == tk.EventType.ButtonPress else ""
+        row = row or self.members.focus()
+        if row:
+            self.render(self.model.open_private(self.members.item(row, "text")))
+            self.entry.focus_set()
+
+
+def _pieces(line: Line) -> list[tuple[str, tuple[str, ...]]]:
+    """The text runs of one line with their tags."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    when = clock(line.time) if line.time is not None else "--:--"
+    out.append((when + "  ", ("time",)))
+    if line.kind in ("message", "action", "notice"):
+        colour = f"nick{nick_slot(line.nick, len(NICK_COLOURS))}"
+        if line.kind == "action":
+            out.append((f"* {line.nick} ", ("nick", colour)))
+        elif line.kind == "notice":
+            out.append((f"-{line.nick}- ", ("nick", colour)))
+        else:
+            out.append((f"{line.nick}  ", ("nick", colour)))
+        out.append((line.text, ("own",) if line.own else ()))
+        if line.state == "pending":
+            out.append(("  ⋯ sending", ("pending",)))
+        elif line.state == "sent" and line.own:
+            out.append(("  ✓", ("sent",)))
+        elif line.state == "failed":
+            out.append((f"  ✗ not delivered: {line.note}", ("failed",)))
+    else:
+        out.append((line.text, (line.kind,)))
+    return out
+
+
+def _icon(key: str, label: str) -> str:
+    if key == SERVER:
+        return "⌂"
+    return "#" if label.startswith("#") else "✉"
+
+
+_FONTS: dict[str, tkfont.Font] = {}
+
+
+def _font(kind: str) -> tkfont.Font:
+    """Fonts derived from Tk's default one, so they follow the screen's DPI and the desktop."""
+    if kind not in _FONTS:
+        base = tkfont.nametofont("TkDefaultFont").actual()
+        size = int(base.get("size", 10)) or 10
+        family = str(base.get("family", "TkDefaultFont"))
+        options = {
+            "body": {"size": size + 1},
+            "bold": {"size": size + 1, "weight": "bold"},
+            "italic": {"size": size, "slant": "italic"},
+            "small": {"size": max(7, size - 1)},
+            "title": {"size": size + 5, "weight": "bold"},
+        }[kind]
+        _FONTS[kind] = tkfont.Font(family=family, **options)  # type: ignore[arg-type]
+    return _FONTS[kind]
+
+
+def _style(root: tk.Tk) -> None:
+    _FONTS.clear()
+    style = ttk.Style(root)
+    if "clam" in style.theme_names():
+        style.theme_use("clam")
+    style.configure(".", background="#f4f5f7")
+    style.configure("Main.TFrame", background="#ffffff")
+    style.configure("Form.TFrame", background="#eef1f5")
+    style.configure("Card.TFrame", background="#ffffff")
+    style.configure("Card.TLabel", background="#ffffff")
+    style.configure("Title.TLabel", background="#ffffff", font=_font("title"))
+    style.configure("Hint.TLabel", background="#ffffff", foreground=MUTED)
+    style.configure("Error.TLabel", background="#ffffff", foreground=ERROR)
+    style.configure("Accent.TButton", background=ACCENT, foreground="#ffffff", padding=6)
+    style.map("Accent.TButton", background=[("disabled", "#9db8e8"), ("active", "#2f6fde")])
+    style.configure("Sidebar.TFrame", background=SIDEBAR_BG)
+    style.configure("SidebarHead.TLabel", background=SIDEBAR_BG, foreground=MUTED, font=_font("small"))
+    style.configure("Head.TLabel", background="#ffffff", foreground=MUTED, font=_font("small"))
+    style.configure("Topic.TLabel", background="#ffffff", font=_font("bold"))
+    style.configure("Status.TLabel", background="#e8ebf0", foreground="#333a45")
+    rowheight = int(_font("body").metrics("linespace") * 1.6)
+    style.configure(
+        "Sidebar.Treeview", background=SIDEBAR_BG, fieldbackground=SIDEBAR_BG, foreground=SIDEBAR_FG,
+        borderwidth=0, rowheight=rowheight, font=_font("body"),
+    )  # fmt: skip
+    style.map("Sidebar.Treeview", background=[("selected", ACCENT)], foreground=[("selected", "#ffffff")])
+    style.configure(
+        "Members.Treeview", background="#ffffff", fieldbackground="#ffffff", borderwidth=0, rowheight=rowheight
+    )
+    style.layout("Sidebar.Treeview", [("Treeview.treearea", {"sticky": "nswe"})])
+    style.layout("Members.Treeview", [("Treeview.treearea", {"sticky": "nswe"})])
