@@ -293,10 +293,10 @@ class Connection:
 
     def _attempts(self) -> str:
         """Connect, run, and reconnect until told to stop; return the final reason."""
-        attempt = 0
+        attempt, failures = 1, 0  # the number of the next attempt; failed ones since the last success
         while True:
             self._publish(state="connecting", retry_at=None, attempt=attempt)
-            self._emit(ev.Connecting(self.address, attempt + 1))
+            self._emit(ev.Connecting(self.address, attempt))
             reason, registered = self._one_link()
             self._catchup.link_lost()
             with self._lock:
@@ -306,8 +306,11 @@ class Connection:
             self._emit(ev.Disconnected(reason))
             if quitting or not self.reconnect:
                 return reason
-            attempt = 1 if registered else attempt + 1
-            delay = backoff_delay(attempt, self.backoff_cap)
+            if registered:  # the link was up: this is the first attempt of a new outage
+                attempt, failures = 1, 1
+            else:
+                attempt, failures = attempt + 1, failures + 1
+            delay = backoff_delay(failures, self.backoff_cap)
             self._publish(state="reconnecting", attempt=attempt, retry_at=time.monotonic() + delay)
             self._emit(ev.Reconnecting(attempt, delay))
             if self._stop.wait(delay):

@@ -70,7 +70,9 @@ class Disconnected(Event):
 
 @dataclass(frozen=True, slots=True)
 class Reconnecting(Event):
-    """The next attempt starts in ``delay`` seconds; ``attempt`` counts from 1 since the last success."""
+    """The next attempt starts in ``delay`` seconds. ``attempt`` is its number, the same as in the
+    :class:`Connecting` that follows: 1 for the first try after a working link dropped (and for
+    the very first connection), then 2, 3 ..."""
 
     attempt: int
     delay: float

@@ -244,10 +244,13 @@ class Session:
     def _nick_refused(self, msg: Message, step: Step) -> None:
         refused = msg.param(1) or self.nick
         if msg.command == rpl.ERR_ERRONEUSNICKNAME:
-            self.wanted_nick = usable_nick(refused)
+            self.wanted_nick = usable_nick(refused, self.nick_length)
             self._fallbacks = 0
             new = self.wanted_nick
-            why = f'"{refused}" is not allowed as a nick'
+            if len(refused) > self.nick_length:
+                why = f'the nick "{refused}" is too long (at most {self.nick_length} characters)'
+            else:
+                why = f'"{refused}" is not allowed as a nick'
         else:
             self._fallbacks += 1
             new = fallback_nick(self.wanted_nick, self._fallbacks, self.nick_length)

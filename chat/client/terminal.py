@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import sys
 import threading
@@ -248,8 +249,18 @@ class _Interactive:
         self.conn = conn
         self.tracker = tracker
         self.session: PromptSession[str] | None = None
+        self.last_reason = ""  # the last disconnect reason printed, so a retry loop prints it once
 
     def line(self, event: ev.Event) -> str | None:
+        # While the server is away the toolbar counts down; the scrollback gets no line per try.
+        if isinstance(event, ev.Connecting) and event.attempt > 1:
+            return None
+        if isinstance(event, ev.Disconnected):
+            if event.reason == self.last_reason:
+                return None
+            self.last_reason = event.reason
+        elif isinstance(event, ev.Connected):
+            self.last_reason = ""
         if isinstance(event, ev.Message):
             where, who, body = message_line(event)
             colour = nick_colour(event.sender)
@@ -269,8 +280,9 @@ class _Interactive:
             where = f" in {', '.join(status.channels)}" if status.channels else ""
             return f" connected to {status.address} as {status.nick}{where}{queued}"
         if status.state == "reconnecting" and status.retry_at is not None:
-            left = max(0.0, status.retry_at - time.monotonic())
-            return f" reconnecting in {left:.0f} s (attempt {status.attempt}) — {status.reason}{queued}"
+            left = math.ceil(max(0.0, status.retry_at - time.monotonic()))
+            when = f"in {left} s" if left else "now"
+            return f" reconnecting {when} (attempt {status.attempt}) — {status.reason}{queued}"
         if status.state == "connecting":
             return f" connecting to {status.address}…{queued}"
         return " disconnected"
@@ -312,7 +324,10 @@ class _Interactive:
 
     def run(self) -> int:
         conn = self.conn
-        session: PromptSession[str] = PromptSession(bottom_toolbar=self.toolbar, refresh_interval=0.5)
+        # erase_when_done: the typed line leaves the screen; the server's echo prints the message.
+        session: PromptSession[str] = PromptSession(
+            bottom_toolbar=self.toolbar, refresh_interval=0.5, erase_when_done=True
+        )
         self.session = session
         with patch_stdout(raw=True):
             pump = threading.Thread(target=self.pump_events, name="chat-events", daemon=True)
@@ -337,9 +352,22 @@ class _Interactive:
                 if leave is not None:
                     reason = leave.reason
                     break
+            unsent = self.settle_before_leaving()
             conn.quit(reason)
             pump.join(5)
+        if unsent:
+            noun = "message was" if unsent == 1 else "messages were"
+            print(f"chat: {unsent} {noun} never confirmed by the server and may not have arrived", file=sys.stderr)
         if dropped:
             print(f"chat: {self.tracker.last_failure or 'the connection was lost'}", file=sys.stderr)
             return 1
-        return 0
+        return 1 if unsent else 0
+
+    def settle_before_leaving(self) -> int:
+        """Leaving with messages still unconfirmed: wait a little while connected, then say so."""
+        conn = self.conn
+        waiting = conn.pending_count()
+        if waiting and conn.status.state == "connected":
+            print(f"{_DIM}waiting for the server to confirm {waiting} message(s)…{_RESET}", flush=True)
+            conn.wait_until_settled(SETTLE_TIMEOUT)
+        return conn.pending_count()

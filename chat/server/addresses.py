@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import struct
 import sys
+from pathlib import Path
 
 SIOCGIFADDR = 0x8915
 VIRTUAL_INTERFACES = ("docker", "br-", "veth", "virbr", "lo")
@@ -49,6 +50,11 @@ def lan_addresses() -> list[str]:
             unique.append(addr)
     unique.sort(key=lambda a: (not a.is_private, a))
     return [str(a) for a in unique]
+
+
+def in_container() -> bool:
+    """Docker and Podman leave these marks; inside, our own addresses are the bridge's, not the LAN's."""
+    return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
 
 
 def connect_hints(host: str, port: int) -> list[str]:

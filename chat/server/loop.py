@@ -18,7 +18,7 @@ import time
 from types import FrameType
 
 from chat.config import Settings
-from chat.server.addresses import connect_hints
+from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
 from chat.server.state import Client
 
@@ -294,7 +294,16 @@ def serve(settings: Settings) -> int:
     log.info("message history: %s", where)
     first, *others = connect_hints(host, port)
     also = f" (or {', '.join(others)})" if others else ""
-    log.info("from other machines on the LAN: chat connect %s%s", first, also)
+    if in_container() and host in ("0.0.0.0", "::", ""):
+        # The addresses seen from inside belong to the container's private network.
+        log.info(
+            "from other machines on the LAN: chat connect <the LAN address of the machine running this "
+            "container>:<the port it publishes>; inside the container's network: %s%s",
+            first,
+            also,
+        )
+    else:
+        log.info("from other machines on the LAN: chat connect %s%s", first, also)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)

@@ -184,7 +184,13 @@ def send_welcome(core: ServerCore, client: Client) -> None:
         core.reply(client, rpl.RPL_ISUPPORT, *tokens[start : start + 12], "are supported by this server")
     send_lusers(core, client)
     send_motd(core, client)
-    log.info("%s registered from %s", client.nick, client.host)
+    # A health check (chat status) every few seconds is not news worth a log line.
+    log.log(
+        logging.DEBUG if "chat/probe" in client.caps else logging.INFO,
+        "%s registered from %s",
+        client.nick,
+        client.host,
+    )
 
 
 # ------------------------------------------------------------------- at any time

@@ -204,7 +204,9 @@ def test_refused_with_reconnect_backs_off_and_keeps_trying() -> None:
             retry = events.wait_for(lambda e: isinstance(e, ev.Reconnecting))
             assert isinstance(retry, ev.Reconnecting)
             delays.append((retry.attempt, retry.delay))
-        assert [a for a, _ in delays] == [1, 2, 3]
+            next_try = events.wait_for(lambda e: isinstance(e, ev.Connecting))
+            assert isinstance(next_try, ev.Connecting) and next_try.attempt == retry.attempt  # same number
+        assert [a for a, _ in delays] == [2, 3, 4]  # the first connection was attempt 1
         assert all(d <= 0.2 * 1.2 for _, d in delays)
     finally:
         conn.close()

@@ -302,3 +302,14 @@ def test_build_messages_do_not_break() -> None:
     session = registered()
     for message in [*session.start(), Message("PONG", ["x"])]:
         assert parse(message.to_line()) == message
+
+
+def test_a_nick_that_is_too_long_is_shortened_to_what_the_server_allows() -> None:
+    long_nick = "n" * 40
+    session = Session(long_nick, address="srv:6667")
+    session.start()
+    feed(session, ":srv CAP * LS :", ":srv 005 * NICKLEN=30 :are supported by this server")
+    step = feed(session, f":srv 432 * {long_nick} :Erroneous nickname")
+    assert sent(step) == ["NICK " + "n" * 30]
+    info = [e.text for e in step.events if isinstance(e, ev.Info)]
+    assert info == [f'the nick "{long_nick}" is too long (at most 30 characters); trying "{"n" * 30}" instead']
