@@ -238,6 +238,7 @@ class Connection:
 
     def _chat(self, command: str, target: str, text: str, *, action: bool) -> list[str]:
         self._check_name(target, "target")
+        text = text.replace("\0", "").replace("\r", "")  # cannot travel in an IRC line
         budget = line_budget(command, target, self.nick) - (len(as_action("")) if action else 0)
         cids = []
         with self._lock:
@@ -456,7 +457,12 @@ class _Link:
         caps = self.session.caps
         for item in conn._outbox.unwritten():
             tags = {CID_TAG: item.cid} if "message-tags" in caps else {}
-            self.queue(Message(item.command, [item.target, item.text], tags=tags))
+            try:
+                self.queue(Message(item.command, [item.target, item.text], tags=tags))
+            except ValueError as err:  # it can never be sent: refuse it instead of retrying forever
+                if conn._outbox.acknowledge(item.cid) is not None:
+                    conn._emit(ev.Rejected(item.cid, item.target, f"cannot be sent: {err}"))
+                continue
             conn._outbox.mark_written(item.cid)
             if "echo-message" not in caps:
                 self.marks.append((self.written + len(self.wbuf), item))

@@ -9,10 +9,13 @@ connection's goodbye on a helper thread, so the window never freezes while the s
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import threading
+import time
 import tkinter as tk
+from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
 
@@ -28,9 +31,13 @@ __all__ = ["App", "run"]
 
 log = logging.getLogger(__name__)
 
-#: How often the window looks at the connection's events (ms), and how many it takes per look.
+#: How often the window looks at the connection's events (ms), how many it takes per look, and
+#: how long a look may take before the window draws and answers the user again (s).
 POLL_MS = 50
-EVENTS_PER_POLL = 500
+EVENTS_PER_POLL = 2000
+POLL_BUDGET = 0.05
+#: Where the desktop client logs (there is no terminal to print to when started from a menu).
+LOG_FILE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chat" / "gui.log"
 #: Nick colours readable on a white background.
 NICK_COLOURS = (
     "#c0392b", "#27ae60", "#2471a3", "#8e44ad", "#d35400", "#16a085",
@@ -41,6 +48,8 @@ SIDEBAR_FG = "#e6e9ef"
 ACCENT = "#3b82f6"
 MUTED = "#7b8494"
 ERROR = "#c0392b"
+#: IRC formatting codes (bold, colour, reset, reverse, italic, underline ...) a user may type.
+FORMATTING_CODES = "\x02\x03\x0f\x11\x16\x1d\x1e\x1f"
 
 
 def run(address: str | None, nick: str | None, *, fallback_nick: str = "") -> int:
@@ -52,9 +61,20 @@ def run(address: str | None, nick: str | None, *, fallback_nick: str = "") -> in
             f"chat: cannot open a window ({err}); is DISPLAY set? 'chat connect' works in a terminal", file=sys.stderr
         )
         return 1
+    _log_to_file()
     app = App(root, address, nick, fallback_nick=fallback_nick)
     root.mainloop()
     return app.exit_code
+
+
+def _log_to_file() -> None:
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(LOG_FILE, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 class App:
@@ -87,16 +107,15 @@ class App:
         root.report_callback_exception = self._on_error
         root.bind("<Destroy>", self._on_destroy, add="+")
         remembered = prefs.load()
+        self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick)
         if address and nick and self._check(address, nick) is None:
-            self.connect(address, nick)
-        else:
-            self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick)
+            self.connect(address, nick)  # the form shows "Connecting…" until the server lets us in
 
     def _on_error(self, exc: type[BaseException], value: BaseException, tb: object) -> None:
         """A bug in a Tk callback: log it whole, tell the user in a line, keep the window alive."""
         log.error("error in the window", exc_info=(exc, value, tb))  # type: ignore[arg-type]
         if self.chat is not None:
-            self.chat.status.set(f"Internal error ({exc.__name__}); details are in the log. Chat goes on.")
+            self.chat.notice(f"Internal error ({exc.__name__}); details are in {LOG_FILE}. Chat goes on.")
 
     # ----------------------------------------------------------------------- connecting
 
@@ -106,13 +125,18 @@ class App:
             parse_address(address)
         except ValueError as err:
             return str(err)
+        if not nick:
+            return "Type a nickname: the name others will see"
         if not valid_nick(nick, len(nick)):
-            return f'"{nick}" is not a valid nickname: start with a letter, then letters, digits, _ or -'
+            return f'"{nick}" cannot be a nickname: start with a letter, then letters, digits or - _ [ ] {{ }} ^ ` |'
         return None
 
     def connect(self, address: str, nick: str) -> None:
         """Try ``address`` as ``nick``; the form stays until the server lets us in."""
+        if self.conn is not None:
+            return  # already trying (Enter pressed twice)
         host, port = parse_address(address)
+        self.typed = (address, nick)
         self.conn = Connection(host, port, nick, reconnect=True, **self.connection_options)  # type: ignore[arg-type]
         self.model = ChatModel(self.conn.address, nick)
         self.early = []
@@ -120,6 +144,10 @@ class App:
             self.form.busy(f"Connecting to {self.conn.address}…")
         self.conn.start()
         self._schedule()
+
+    def cancel(self) -> None:
+        """The user gave up waiting for the first connection."""
+        self._failed_first("Cancelled.")
 
     def _failed_first(self, reason: str) -> None:
         """The first attempt failed: back to the form, with the reason, and stop retrying."""
@@ -133,14 +161,16 @@ class App:
 
     def _connected(self) -> None:
         assert self.conn is not None and self.model is not None
-        prefs.save(prefs.Remembered(self.conn.address, self.conn.nick))
+        prefs.save(prefs.Remembered(*self.typed))  # what they typed, not a fallback nick the server chose
         if self.form is not None:
             self.form.destroy()
             self.form = None
         self.chat = ChatView(self, self.model)
         early, self.early = self.early, []
+        changes = Changes()
         for event in early:
-            self.chat.render(self.model.apply(event))
+            changes.merge(self.model.apply(event))
+        self.chat.render(changes)
         self.root.title(f"chat — {self.conn.address}")
 
     # -------------------------------------------------------------------------- events
@@ -161,35 +191,57 @@ class App:
             threading.Thread(target=conn.close, name="chat-close", daemon=True).start()
 
     def poll(self) -> None:
-        """Take what the connection reported since the last look; never blocks."""
+        """Take what the connection reported since the last look; never blocks. Whatever goes
+        wrong with one event, the next poll is scheduled: the window never goes deaf."""
         self._polling = None
-        if self.leaving is not None:
-            if self.leaving.is_alive():
+        try:
+            self._take_events()
+        finally:
+            if self.root_alive():
                 self._schedule()
-            else:
+
+    def root_alive(self) -> bool:
+        try:
+            return bool(self.root.winfo_exists())
+        except tk.TclError:
+            return False
+
+    def _take_events(self) -> None:
+        if self.leaving is not None:
+            if not self.leaving.is_alive():
                 self.root.destroy()
             return
         conn = self.conn
         if conn is None:
             return
-        for _ in range(EVENTS_PER_POLL):
-            try:
-                event = conn.events.get_nowait()
-            except queue.Empty:
-                break
-            if self.chat is None:
-                self.early.append(event)
-                if isinstance(event, ev.Connected):
-                    self._connected()
-                elif isinstance(event, ev.Disconnected):
-                    self._failed_first(event.reason)
-                    return
-                continue
-            assert self.model is not None
-            self.chat.render(self.model.apply(event))
-        if self.chat is not None:
-            self.chat.refresh_status()
-        self._schedule()
+        changes = Changes()
+        deadline = time.monotonic() + POLL_BUDGET
+        try:
+            for _ in range(EVENTS_PER_POLL):
+                try:
+                    event = conn.events.get_nowait()
+                except queue.Empty:
+                    break
+                if self.chat is None:
+                    self.early.append(event)
+                    if isinstance(event, ev.Connected):
+                        self._connected()
+                    elif isinstance(event, ev.Disconnected):
+                        self._failed_first(event.reason)
+                        return
+                    continue
+                assert self.model is not None
+                try:
+                    changes.merge(self.model.apply(event))
+                except Exception:
+                    log.exception("could not show %r", event)
+                    if self.chat is not None:
+                        self.chat.notice(f"Could not show an event; details are in {LOG_FILE}.")
+                if time.monotonic() > deadline:
+                    break  # a flood: draw what we have, keep the window responsive, go on next time
+        finally:
+            if self.chat is not None:
+                self.chat.render(changes)
 
     def submit(self, text: str) -> None:
         if self.model is None or self.conn is None or self.chat is None:
@@ -239,14 +291,19 @@ class ConnectForm:
         ttk.Label(box, text="e.g. 192.168.1.20:6667 or chat.lan", style="Hint.TLabel").grid(row=3, column=1, sticky="w")
         self.button = ttk.Button(box, text="Connect", style="Accent.TButton", command=self.submit)
         self.button.grid(row=4, column=0, columnspan=2, pady=(16, 4), sticky="ew")
+        self.cancel = ttk.Button(box, text="Cancel", command=app.cancel)
         self.message = tk.StringVar()
         self.message_label = ttk.Label(box, textvariable=self.message, style="Error.TLabel", wraplength=360)
-        self.message_label.grid(row=5, column=0, columnspan=2, sticky="w")
-        for entry in (self.address_entry, self.nick_entry):
-            entry.bind("<Return>", lambda _e: self.submit())
-        (self.address_entry if not address else self.nick_entry if not nick else self.button).focus_set()
+        self.message_label.grid(row=6, column=0, columnspan=2, sticky="w")
+        box.rowconfigure(6, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
+        # Enter connects wherever the focus is in the form (and the keypad's Enter too).
+        for key in ("<Return>", "<KP_Enter>"):
+            app.root.bind(key, lambda _e: self.submit())
+        (self.address_entry if not address else self.nick_entry).focus_set()
 
     def submit(self) -> None:
+        if self.app.conn is not None:
+            return  # already connecting
         address, nick = self.address.get().strip(), self.nick.get().strip()
         if not address:
             self.error("Type the server's address, e.g. 192.168.1.20:6667")
@@ -261,13 +318,17 @@ class ConnectForm:
         self.message_label.configure(style="Hint.TLabel")
         self.message.set(text)
         self.button.state(["disabled"])
+        self.cancel.grid(row=5, column=0, columnspan=2, sticky="ew")
 
     def error(self, text: str) -> None:
         self.message_label.configure(style="Error.TLabel")
         self.message.set(text[:1].upper() + text[1:])
         self.button.state(["!disabled"])
+        self.cancel.grid_remove()
 
     def destroy(self) -> None:
+        for key in ("<Return>", "<KP_Enter>"):
+            self.app.root.unbind(key)
         self.frame.destroy()
 
 
@@ -278,17 +339,22 @@ class ChatView:
         self.app = app
         self.model = model
         root = app.root
+        body_font = _font("body")
         self.status = tk.StringVar(value=model.status_text())
-        bar = ttk.Label(root, textvariable=self.status, style="Status.TLabel", anchor="w", padding=(10, 4))
-        bar.pack(side="bottom", fill="x")
+        self.bar = ttk.Label(root, textvariable=self.status, style="Status.TLabel", anchor="w", padding=(10, 4))
+        self.bar.pack(side="bottom", fill="x")
+        self._notice_until = 0.0
         panes = ttk.PanedWindow(root, orient="horizontal")
         panes.pack(fill="both", expand=True)
         self.panes = panes
 
         side = ttk.Frame(panes, style="Sidebar.TFrame", padding=(0, 8))
         ttk.Label(side, text="CONVERSATIONS", style="SidebarHead.TLabel", padding=(12, 4)).pack(fill="x")
-        self.sidebar = ttk.Treeview(side, show="tree", selectmode="browse", style="Sidebar.Treeview")
-        self.sidebar.column("#0", width=180, minwidth=120)
+        self.sidebar = ttk.Treeview(
+            side, show="tree", columns=("unread",), selectmode="browse", style="Sidebar.Treeview"
+        )
+        self.sidebar.column("#0", width=body_font.measure("m" * 14), minwidth=body_font.measure("m" * 6), stretch=True)
+        self.sidebar.column("unread", width=body_font.measure("0000"), minwidth=body_font.measure("00"), anchor="e")
         self.sidebar.pack(fill="both", expand=True)
         self.sidebar.tag_configure("unread", font=_font("bold"))
         self.sidebar.bind("<<TreeviewSelect>>", self._on_select)
@@ -297,11 +363,22 @@ class ChatView:
         centre = ttk.Frame(panes, style="Main.TFrame")
         self.topic = tk.StringVar()
         ttk.Label(centre, textvariable=self.topic, style="Topic.TLabel", padding=(12, 8), anchor="w").pack(fill="x")
+        # The input row is packed before the messages, so that a small window shrinks the messages.
+        entry_row = ttk.Frame(centre, style="Main.TFrame", padding=(10, 8))
+        entry_row.pack(side="bottom", fill="x")
+        self.input = tk.StringVar()
+        self.entry = ttk.Entry(entry_row, textvariable=self.input, font=body_font)
+        self.entry.pack(fill="x", ipady=4)
+        self.entry.bind("<Return>", self._on_enter)
+        self.entry.bind("<KP_Enter>", self._on_enter)
+        self.entry.bind("<Up>", self._on_up)
+        self.entry.bind("<Down>", self._on_down)
+        self.entry.bind("<BackSpace>", self._on_backspace)
         body = ttk.Frame(centre, style="Main.TFrame")
         body.pack(fill="both", expand=True)
         self.text = tk.Text(
-            body, wrap="word", state="disabled", relief="flat", borderwidth=0, padx=12, pady=6, width=40, height=10,
-            font=_font("body"), background="#ffffff", foreground="#1d2330", cursor="arrow",
+            body, wrap="word", state="disabled", relief="flat", borderwidth=0, padx=12, pady=6, width=20, height=1,
+            font=body_font, background="#ffffff", foreground="#1d2330", cursor="arrow",
             highlightthickness=0, spacing1=2, spacing3=2,
         )  # fmt: skip
         scroll = ttk.Scrollbar(body, orient="vertical", command=self.text.yview)
@@ -309,21 +386,12 @@ class ChatView:
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         self._tags()
-        entry_row = ttk.Frame(centre, style="Main.TFrame", padding=(10, 8))
-        entry_row.pack(fill="x")
-        self.input = tk.StringVar()
-        self.entry = ttk.Entry(entry_row, textvariable=self.input, font=_font("body"))
-        self.entry.pack(fill="x", ipady=4)
-        self.entry.bind("<Return>", self._on_enter)
-        self.entry.bind("<KP_Enter>", self._on_enter)
-        self.entry.bind("<Up>", self._on_up)
-        self.entry.bind("<Down>", self._on_down)
         panes.add(centre, weight=1)
 
         people = ttk.Frame(panes, style="Main.TFrame", padding=(0, 8))
         ttk.Label(people, text="PEOPLE", style="Head.TLabel", padding=(12, 4)).pack(fill="x")
         self.members = ttk.Treeview(people, show="tree", selectmode="browse", style="Members.Treeview")
-        self.members.column("#0", width=160, minwidth=100)
+        self.members.column("#0", width=body_font.measure("m" * 11), minwidth=body_font.measure("m" * 5))
         self.members.pack(fill="both", expand=True)
         self.members.bind("<Double-1>", self._on_member)
         self.members.bind("<Return>", self._on_member)
@@ -334,6 +402,8 @@ class ChatView:
 
     def _tags(self) -> None:
         text = self.text
+        stamp = _font("small").measure("00:00  ")
+        text.tag_configure("body", lmargin2=stamp)  # wrapped lines start under the text, not the time
         text.tag_configure("time", foreground=MUTED, font=_font("small"))
         text.tag_configure("event", foreground=MUTED, font=_font("italic"))
         text.tag_configure("info", foreground="#4a5568")
@@ -342,7 +412,7 @@ class ChatView:
         text.tag_configure("pending", foreground=MUTED, font=_font("small"))
         text.tag_configure("sent", foreground="#27ae60", font=_font("small"))
         text.tag_configure("failed", foreground=ERROR, font=_font("small"))
-        text.tag_configure("missed", background="#f3f6fb")
+        text.tag_configure("missed", background="#e9f0fb")
         text.tag_configure("nick", font=_font("bold"))
         for slot, colour in enumerate(NICK_COLOURS):
             text.tag_configure(f"nick{slot}", foreground=colour)
@@ -350,68 +420,86 @@ class ChatView:
     # ------------------------------------------------------------------------ drawing
 
     def render(self, changes: Changes) -> None:
+        """Draw what changed: one call per poll, however many events it took."""
         model = self.model
         if changes.switched:
             self._redraw()
         else:
-            at_bottom = self.text.yview()[1] >= 0.999
-            for key, index in changes.updated:
-                if key == model.current:
-                    self._replace_line(index)
-            for key, index in changes.appended:
-                if key == model.current:
-                    self._append_line(index)
-            if at_bottom and any(key == model.current for key, _ in changes.appended):
-                self.text.see("end")
+            current = model.current
+            text = self.text
+            at_bottom = text.yview()[1] >= 1.0
+            text.configure(state="normal")
+            for key, line in changes.updated:
+                if key == current:
+                    self._replace_line(line)
+            kept = model.conversation().lines
+            oldest = kept[0].id if kept else 0
+            # Lines the model already dropped again (a flood within one poll) are not drawn at all.
+            appended = [line for key, line in changes.appended if key == current and line.id >= oldest]
+            for line in appended:
+                self._append_line(line)
+            if changes.trimmed.get(current):
+                excess = int(text.index("end-1c").split(".")[0]) - len(kept)
+                if excess > 0:
+                    text.delete("1.0", f"{excess + 1}.0")
+            text.configure(state="disabled")
+            if at_bottom and appended:
+                text.see("end")
         if changes.sidebar or changes.switched:
             self._draw_sidebar()
         if changes.members or changes.switched:
             self._draw_members()
         self.refresh_status()
 
+    def notice(self, text: str) -> None:
+        """Something the user should read in the status bar for a while (an internal error)."""
+        self._notice_until = time.monotonic() + 10.0
+        self.status.set(text)
+
     def refresh_status(self) -> None:
+        if self.app.leaving is not None or time.monotonic() < self._notice_until:
+            return
         text = self.model.status_text()
-        if self.status.get() != text and self.app.leaving is None:
+        if self.status.get() != text:
             self.status.set(text)
+        style = "Status.TLabel" if self.model.state == "connected" else "Offline.TLabel"
+        if str(self.bar.cget("style")) != style:
+            self.bar.configure(style=style)
 
     def _redraw(self) -> None:
         text = self.text
         text.configure(state="normal")
         text.delete("1.0", "end")
+        for line in self.model.conversation().lines:
+            self._append_line(line)
         text.configure(state="disabled")
-        for index in range(len(self.model.conversation().lines)):
-            self._append_line(index)
         text.see("end")
 
-    def _append_line(self, index: int) -> None:
+    def _append_line(self, line: Line) -> None:
         text = self.text
-        text.configure(state="normal")
         if text.index("end-1c") != "1.0":
             text.insert("end-1c", "\n")
-        self._write_line(index, text.index("end-1c"))
+        self._write_line(line, text.index("end-1c"))
 
-    def _replace_line(self, index: int) -> None:
+    def _replace_line(self, line: Line) -> None:
         """Redraw one line where it is (a pending message got its ✓ or its ✗)."""
-        ranges = self.text.tag_ranges(f"line{index}")
-        if not ranges:
-            return
-        start = str(ranges[0])
-        self.text.configure(state="normal")
-        self.text.delete(start, ranges[-1])
-        self._write_line(index, start)
+        ranges = self.text.tag_ranges(f"l{line.id}")
+        if ranges:
+            start = str(ranges[0])
+            self.text.delete(start, ranges[-1])
+            self._write_line(line, start)
 
-    def _write_line(self, index: int, start: str) -> None:
+    def _write_line(self, line: Line, start: str) -> None:
         text = self.text
-        line = self.model.conversation().lines[index]
         text.mark_set("writing", start)
         text.mark_gravity("writing", "right")  # moves along with what is inserted at it
         for chunk, tags in _pieces(line):
             text.insert("writing", chunk, tags)
         end = text.index("writing")
-        text.tag_add(f"line{index}", start, end)
+        text.tag_add(f"l{line.id}", start, end)
+        text.tag_add("body", start, end)
         if line.missed:
             text.tag_add("missed", start, end)
-        text.configure(state="disabled")
 
     def _draw_sidebar(self) -> None:
         tree = self.sidebar
@@ -421,13 +509,14 @@ class ChatView:
             if iid not in wanted:
                 tree.delete(iid)
         for position, (key, label, unread) in enumerate(rows):
-            shown = f"{_icon(key, label)} {label}" + (f"  ({unread})" if unread else "")
+            shown = f"{_icon(key)}{label}"
+            count = str(unread) if unread else ""
             tags = ("unread",) if unread else ()
             if tree.exists(key):
-                tree.item(key, text=shown, tags=tags)
+                tree.item(key, text=shown, values=(count,), tags=tags)
                 tree.move(key, "", position)
             else:
-                tree.insert("", position, iid=key, text=shown, tags=tags)
+                tree.insert("", position, iid=key, text=shown, values=(count,), tags=tags)
         if tree.selection() != (self.model.current,):
             tree.selection_set(self.model.current)
         tree.see(self.model.current)
@@ -441,16 +530,30 @@ class ChatView:
         if self.model.current == SERVER:
             self.topic.set(f"Server {self.model.address}")
         elif conv.is_channel:
-            self.topic.set(f"{conv.name}" + (f" — {conv.topic}" if conv.topic else ""))
+            state = " (you left this room)" if conv.left else ""
+            self.topic.set(f"{conv.name}{state}" + (f" — {conv.topic}" if conv.topic else ""))
         else:
             self.topic.set(f"Private conversation with {conv.name}")
 
     # ------------------------------------------------------------------------- input
 
     def _on_enter(self, _event: object) -> str:
-        text = self.input.get()
+        text = _typed_text(self.input.get())
         self.input.set("")
         self.app.submit(text)
+        return "break"
+
+    def _on_backspace(self, _event: object) -> str | None:
+        """Tk 8.6 deletes half of a character outside the BMP (most emoji) and leaves garbage;
+        delete whole characters ourselves when one is involved."""
+        entry, value = self.entry, self.input.get()
+        if entry.selection_present() or all(ord(ch) <= 0xFFFF for ch in value):
+            return None  # Tk's own handling is right
+        cursor = _py_index(value, entry.index("insert"))
+        if cursor == 0:
+            return "break"
+        self.input.set(value[: cursor - 1] + value[cursor:])
+        entry.icursor(_tk_index(value[: cursor - 1]))
         return "break"
 
     def _on_up(self, _event: object) -> str:
@@ -482,11 +585,31 @@ class ChatView:
             self.entry.focus_set()
 
 
+def _tk_index(text: str) -> int:
+    """Tk 8.6 counts a character outside the BMP as two (UTF-16 units)."""
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+
+
+def _py_index(text: str, tk_index: int) -> int:
+    units = 0
+    for position, ch in enumerate(text):
+        if units >= tk_index:
+            return position
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(text)
+
+
+def _typed_text(text: str) -> str:
+    """What goes out from the input line: no control characters (a paste, a Tk glitch), except
+    the IRC formatting codes people type on purpose."""
+    return "".join(ch for ch in text if ch >= " " or ch in FORMATTING_CODES)
+
+
 def _pieces(line: Line) -> list[tuple[str, tuple[str, ...]]]:
     """The text runs of one line with their tags."""
     out: list[tuple[str, tuple[str, ...]]] = []
-    when = clock(line.time) if line.time is not None else "--:--"
-    out.append((when + "  ", ("time",)))
+    if line.time is not None:
+        out.append((clock(line.time) + "  ", ("time",)))
     if line.kind in ("message", "action", "notice"):
         colour = f"nick{nick_slot(line.nick, len(NICK_COLOURS))}"
         if line.kind == "action":
@@ -507,10 +630,11 @@ def _pieces(line: Line) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def _icon(key: str, label: str) -> str:
+def _icon(key: str) -> str:
+    """Rooms show their own ``#``; the server and private conversations get a sign."""
     if key == SERVER:
-        return "⌂"
-    return "#" if label.startswith("#") else "✉"
+        return "⌂ "
+    return "" if key.startswith(("#", "&")) else "✉ "
 
 
 _FONTS: dict[str, tkfont.Font] = {}
@@ -553,6 +677,9 @@ def _style(root: tk.Tk) -> None:
     style.configure("Head.TLabel", background="#ffffff", foreground=MUTED, font=_font("small"))
     style.configure("Topic.TLabel", background="#ffffff", font=_font("bold"))
     style.configure("Status.TLabel", background="#e8ebf0", foreground="#333a45")
+    style.configure("Offline.TLabel", background="#fdecc8", foreground="#5c3d00")
+    style.configure("Sash", sashthickness=3, gripcount=0)
+    style.configure("TPanedwindow", background="#dfe3ea")
     rowheight = int(_font("body").metrics("linespace") * 1.6)
     style.configure(
         "Sidebar.Treeview", background=SIDEBAR_BG, fieldbackground=SIDEBAR_BG, foreground=SIDEBAR_FG,

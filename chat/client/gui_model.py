@@ -9,6 +9,8 @@ reports as changed, so every rule about what the user sees lives here.
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +30,19 @@ __all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line"]
 SERVER = "*server*"
 #: How many typed lines Up/Down remembers.
 HISTORY_LIMIT = 200
+#: Lines kept per conversation; older ones are dropped in one go (a flood cannot eat memory).
+MAX_LINES = 5000
+TRIM_BY = 500
+#: How long the status bar mentions the catch-up after a reconnect (seconds).
+CAUGHT_UP_NOTICE = 10.0
+
+_ids = itertools.count(1)
 
 LineKind = Literal["message", "action", "notice", "event", "info", "error"]
 SendState = Literal["", "pending", "sent", "failed"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: two equal-looking lines are still two lines
 class Line:
     """One row of the message view."""
 
@@ -46,6 +55,7 @@ class Line:
     cid: str | None = None
     missed: bool = False  # fetched after a reconnect
     note: str = ""  # why a message was not delivered
+    id: int = field(default_factory=lambda: next(_ids))  # stable, for the view to find it again
 
 
 @dataclass(slots=True)
@@ -58,6 +68,7 @@ class Conversation:
     members: dict[str, str] = field(default_factory=dict)  # casefolded nick -> nick as listed (with @)
     topic: str = ""
     joined: bool = False  # rooms: we are in it right now
+    left: bool = False  # rooms: we left (or were kicked); typing there is refused until /join
 
     @property
     def is_channel(self) -> bool:
@@ -68,8 +79,9 @@ class Conversation:
 class Changes:
     """What one step changed, so the view redraws no more than that."""
 
-    appended: list[tuple[str, int]] = field(default_factory=list)  # (conversation key, line index)
-    updated: list[tuple[str, int]] = field(default_factory=list)
+    appended: list[tuple[str, Line]] = field(default_factory=list)  # (conversation key, line)
+    updated: list[tuple[str, Line]] = field(default_factory=list)
+    trimmed: dict[str, int] = field(default_factory=dict)  # conversation key -> oldest lines dropped
     sidebar: bool = False
     members: bool = False
     status: bool = False
@@ -80,6 +92,8 @@ class Changes:
     def merge(self, other: Changes) -> Changes:
         self.appended += other.appended
         self.updated += other.updated
+        for key, count in other.trimmed.items():
+            self.trimmed[key] = self.trimmed.get(key, 0) + count
         self.sidebar |= other.sidebar
         self.members |= other.members
         self.status |= other.status
@@ -103,11 +117,12 @@ class ChatModel:
         self.attempt = 0
         self.retry_at: float | None = None
         self.caught_up: int | None = None  # messages fetched after the last reconnect
+        self.caught_up_at = 0.0
         self.ever_connected = False
         self.history: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""
-        self._sent: dict[str, tuple[str, int]] = {}  # cid -> (conversation key, line index)
+        self._sent: dict[str, Line] = {}  # cid -> the line showing that message
         self._pending: set[str] = set()
         self._in_burst = False  # between the welcome and our first JOIN: server chatter goes to its tab
         self._wanted_target: str | None = None  # /join or /query: show it when it appears
@@ -148,7 +163,7 @@ class ChatModel:
         noun = "message" if waiting == 1 else "messages"
         if self.state == "connected":
             text = f"Connected to {self.address} as {self.nick}"
-            if self.caught_up is not None:
+            if self.caught_up is not None and self.clock() - self.caught_up_at < CAUGHT_UP_NOTICE:
                 text = f"Reconnected — caught up on {self.caught_up} missed {self._noun(self.caught_up)} · " + text
             if waiting:
                 text += f" · {waiting} {noun} waiting"
@@ -157,8 +172,8 @@ class ChatModel:
             return f"Disconnected: {self.reason}" if self.reason else "Disconnected"
         retry = ""
         if self.retry_at is not None:
-            left = max(0, round(self.retry_at - self.clock()))
-            retry = f"reconnecting in {left} s (attempt {self.attempt})"
+            left = math.ceil(max(0.0, self.retry_at - self.clock()))
+            retry = f"reconnecting in {left} s (attempt {self.attempt})" if left else "reconnecting now"
         elif self.state == "connecting":
             retry = f"connecting to {self.address}…"
         if waiting:
@@ -182,8 +197,12 @@ class ChatModel:
         self._history_pos = None
         command = cmd.parse_input(text, self.target)
         if command is not None:
-            if isinstance(command, cmd.Say | cmd.Emote | cmd.Notice) and self.target is None:
-                command = cmd.Problem("this is the server tab: pick a room or a person on the left to talk to")
+            if isinstance(command, cmd.Say | cmd.Emote | cmd.Notice):
+                conv = self.conversation()
+                if self.target is None:
+                    command = cmd.Problem("this is the server tab: pick a room or a person on the left to talk to")
+                elif conv.left and casefold(command.target) == self.current:
+                    command = cmd.Problem(f"you left {conv.name}; type /join {conv.name} to go back")
             leave = carry_out(command, conn, self)  # type: ignore[arg-type]
             self._changes.leave = leave
         return self._take()
@@ -230,7 +249,7 @@ class ChatModel:
 
     def show(self, text: str) -> None:
         for line in text.splitlines() or [""]:
-            self._add(self.current, Line("info", line))
+            self._add(self.current, Line("info", line, time=None), stamp=False)
 
     def problem(self, text: str) -> None:
         self._add(self.current, Line("error", text))
@@ -240,7 +259,7 @@ class ChatModel:
         if key in self.conversations and (not is_channel(target) or self.conversations[key].joined):
             self._switch(key)
         elif is_channel(target):
-            self._wanted_target = key  # shown once the server says we are in
+            self._wanted_target = key  # shown once the server says we are in (after /join)
         else:
             self._ensure(target)
             self._switch(key)
@@ -301,6 +320,7 @@ class ChatModel:
 
     def _on_CaughtUp(self, event: ev.CaughtUp) -> None:
         self.caught_up = event.count
+        self.caught_up_at = self.clock()
         if event.count:
             where = ", ".join(event.conversations)
             text = f"reconnected — caught up on {event.count} missed {self._noun(event.count)} in {where}"
@@ -312,8 +332,9 @@ class ChatModel:
     def _on_Queued(self, event: ev.Queued) -> None:
         key = self._ensure(event.target)
         kind: LineKind = "action" if event.action else "notice" if event.notice else "message"
-        index = self._add(key, Line(kind, event.text, self.nick, None, True, "pending", event.cid), count=False)
-        self._sent[event.cid] = (key, index)
+        line = Line(kind, event.text, self.nick, datetime.now(UTC), True, "pending", event.cid)
+        self._add(key, line, count=False)
+        self._sent[event.cid] = line
         self._pending.add(event.cid)
         self._changes.status = True
 
@@ -325,18 +346,17 @@ class ChatModel:
 
     def _on_Message(self, event: ev.Message) -> None:
         if event.own and event.cid and event.cid in self._sent:
-            key, index = self._sent[event.cid]
-            line = self.conversations[key].lines[index]
+            line = self._sent[event.cid]
             line.time = event.time
             if line.state == "pending":
                 line.state = "sent"
                 self._pending.discard(event.cid)
                 self._changes.status = True
-            self._changes.updated.append((key, index))
+            self._updated(line)
             return
         key = self._ensure(event.conversation)
         kind: LineKind = "action" if event.action else "notice" if event.notice else "message"
-        state: SendState = "sent" if event.own else ""
+        state: SendState = "sent" if event.own else ""  # ours from history, or sent by another of our windows
         self._add(key, Line(kind, plain(event.text), event.sender, event.time, event.own, state, missed=event.missed),
                   count=not event.own)  # fmt: skip
 
@@ -345,7 +365,7 @@ class ChatModel:
         conv = self.conversations[key]
         if event.own:
             self._in_burst = False
-            conv.joined = True
+            conv.joined, conv.left = True, False
             if self.current == SERVER or self._wanted_target == key:
                 self._wanted_target = None
                 self._switch(key)
@@ -362,7 +382,7 @@ class ChatModel:
             return
         why = f" ({event.reason})" if event.reason else ""
         if event.own:
-            conv.joined = False
+            conv.joined, conv.left = False, True
             conv.members.clear()
             self._add(key, Line("event", f"you left {event.channel}{why}"), count=False)
         else:
@@ -409,12 +429,18 @@ class ChatModel:
             self._changes.sidebar = True
 
     def _on_Names(self, event: ev.Names) -> None:
-        key = self._ensure(event.channel)
+        key = casefold(event.channel)
+        if key not in self.conversations:  # /names of a room we are not in: a line, not a new tab
+            self._add(self.current, Line("info", f"in {event.channel}: {' '.join(event.nicks) or 'nobody'}"))
+            return
         self.conversations[key].members = {casefold(n.lstrip("@+%~&")): n for n in event.nicks}
         self._members_changed(key)
 
     def _on_Topic(self, event: ev.Topic) -> None:
-        key = self._ensure(event.channel)
+        key = casefold(event.channel)
+        if key not in self.conversations:
+            self._add(self.current, Line("info", f"topic of {event.channel}: {event.text}"))
+            return
         self.conversations[key].topic = event.text
         if event.setter:
             self._add(key, Line("event", f"{event.setter} set the topic to: {event.text}"), count=False)
@@ -448,29 +474,39 @@ class ChatModel:
             self.conversations[key].unread = 0
         self._changes.sidebar = True
 
-    def _add(self, key: str, line: Line, *, count: bool = True) -> int:
-        if line.time is None and line.kind not in ("message", "action", "notice"):
+    def _add(self, key: str, line: Line, *, count: bool = True, stamp: bool = True) -> Line:
+        if stamp and line.time is None:
             line.time = datetime.now(UTC)
         conv = self.conversations[key]
         conv.lines.append(line)
-        index = len(conv.lines) - 1
-        self._changes.appended.append((key, index))
-        if count and key != self.current and line.kind in ("message", "action", "notice", "error"):
+        self._changes.appended.append((key, line))
+        if count and key != self.current and line.kind in ("message", "action", "notice"):
             conv.unread += 1
             self._changes.sidebar = True
-        return index
+        if len(conv.lines) > MAX_LINES:
+            dropped = conv.lines[:TRIM_BY]
+            del conv.lines[:TRIM_BY]
+            self._changes.trimmed[key] = self._changes.trimmed.get(key, 0) + TRIM_BY
+            gone = {id(line) for line in dropped}
+            self._sent = {cid: ln for cid, ln in self._sent.items() if id(ln) not in gone}
+        return line
+
+    def _updated(self, line: Line) -> None:
+        """``line`` changed (its ✓ or ✗): tell the view, wherever the line is now."""
+        for key, conv in self.conversations.items():
+            if any(candidate is line for candidate in reversed(conv.lines)):
+                self._changes.updated.append((key, line))
+                return
 
     def _settle(self, cid: str, state: SendState, note: str = "") -> None:
         self._pending.discard(cid)
         self._changes.status = True
-        where = self._sent.get(cid)
-        if where is None:
+        line = self._sent.get(cid)
+        if line is None:
             return
-        key, index = where
-        line = self.conversations[key].lines[index]
         if line.state != state:
             line.state, line.note = state, note
-            self._changes.updated.append((key, index))
+            self._updated(line)
         if state == "failed":
             del self._sent[cid]
 

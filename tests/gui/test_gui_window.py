@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chat.client import events as ev
+from chat.client import gui_model
 from chat.client.connection import Connection
 from chat.client.gui import App
 from tests.gui.conftest import pump
@@ -73,7 +74,7 @@ def test_type_send_receive_and_see_delivery(
     bob_conn.say("alice", "a private word")
     pump(root, lambda: any(label == "bob" and unread == 1 for _, label, unread in app.model.sidebar_rows()))  # type: ignore[union-attr]
     assert app.chat is not None
-    assert "(1)" in app.chat.sidebar.item("bob", "text")
+    assert [str(v) for v in app.chat.sidebar.item("bob", "values")] == ["1"]  # the unread badge
     app.chat.sidebar.selection_set("bob")
     pump(root, lambda: "a private word" in view_text(app), what="switching to the private conversation")
 
@@ -184,3 +185,50 @@ def _exists(root: tk.Tk) -> bool:
         return bool(root.winfo_exists())
     except tk.TclError:
         return False
+
+
+def test_enter_twice_in_the_form_makes_one_connection(
+    root: tk.Tk, server: ServerProcess, bob: tuple[Connection, Watcher], tmp_path: Path
+) -> None:
+    _, bob_events = bob
+    remembered = tmp_path / "config" / "chat" / "gui.json"
+    remembered.parent.mkdir(parents=True)
+    remembered.write_text(json.dumps({"address": f"127.0.0.1:{server.port}", "nick": "dora"}))
+    app = App(root, None, None, connection_options=FAST)
+    form = app.form
+    assert form is not None and form.nick.get() == "dora"
+    pump(root, lambda: True)
+    form.nick_entry.focus_force()
+    form.nick_entry.event_generate("<Return>")
+    first = app.conn
+    form.nick_entry.event_generate("<KP_Enter>")
+    assert first is not None and app.conn is first
+    pump(root, lambda: app.chat is not None, what="the chat window")
+    bob_events.wait_for(lambda e: isinstance(e, ev.Joined) and e.nick == "dora")
+    assert app.model is not None and app.model.nick == "dora"  # no ghost "dora" holding the nick
+
+
+def test_a_flood_is_trimmed_in_the_window_too(
+    root: tk.Tk, server: ServerProcess, bob: tuple[Connection, Watcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gui_model, "MAX_LINES", 50)
+    monkeypatch.setattr(gui_model, "TRIM_BY", 10)
+    bob_conn, _ = bob
+    app = open_chat(root, server.host, server.port)
+    for n in range(120):
+        bob_conn.say("#lobby", f"flood {n}")
+    pump(root, lambda: "flood 119" in view_text(app), what="the end of the flood")
+    assert app.model is not None and app.chat is not None
+    shown = view_text(app).rstrip("\n").split("\n")
+    assert len(shown) == len(app.model.conversation().lines) <= 50
+    assert "flood 0\n" not in view_text(app)
+
+
+def test_backspace_after_an_emoji_removes_it_whole(root: tk.Tk, server: ServerProcess) -> None:
+    app = open_chat(root, server.host, server.port)
+    assert app.chat is not None
+    app.chat.entry.focus_force()
+    app.chat.input.set("hi 🎉")
+    app.chat.entry.icursor("end")
+    app.chat.entry.event_generate("<BackSpace>")
+    assert app.chat.input.get() == "hi "

@@ -234,3 +234,17 @@ def test_silent_server_is_detected_as_dead() -> None:
             conn.close()
             for sock in accepted:
                 sock.close()
+
+
+def test_characters_that_cannot_travel_are_dropped_not_fatal(
+    connect: Callable[..., tuple[Connection, Watcher]],
+) -> None:
+    alice, alice_events = connect("alice")
+    _bob, bob_events = connect("bob")
+    alice_events.wait_for(in_lobby)
+    bob_events.wait_for(in_lobby)
+    alice.say("#lobby", "a pasted\0 line\r")
+    assert bob_events.message("a pasted line").sender == "alice"
+    alice.say("#lobby", "and the link is fine")
+    bob_events.message("and the link is fine")
+    assert not [e for e in alice_events.seen if isinstance(e, ev.Disconnected | ev.Error)]

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pytest
+
 from chat.client import events as ev
+from chat.client import gui_model
 from chat.client.gui_model import SERVER, ChatModel
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -108,7 +111,7 @@ def test_offline_status_counts_waiting_messages_and_the_retry() -> None:
     clock = Clock()
     model = in_lobby(clock)
     model.apply(ev.Disconnected("the server at 10.0.0.5:6667 closed the connection"))
-    model.apply(ev.Reconnecting(3, 4.2))
+    model.apply(ev.Reconnecting(3, 4.0))
     assert model.status_text() == (
         "Disconnected: the server at 10.0.0.5:6667 closed the connection — reconnecting in 4 s (attempt 3)"
     )
@@ -183,3 +186,54 @@ def test_control_characters_from_others_are_not_drawn() -> None:
     model = in_lobby()
     model.apply(ev.Message("#lobby", "bob", "\x02bold\x02 \x0304red\x1b[2J", time=WHEN))
     assert texts(model)[-1] == "bold red[2J"
+
+
+def test_a_room_we_left_refuses_plain_text_until_we_join_again() -> None:
+    model = in_lobby()
+    conn = FakeConnection()
+    model.apply(ev.Parted("#lobby", "alice", own=True))
+    model.submit("anyone?", conn)
+    assert conn.said == []
+    assert model.conversation().lines[-1].text == "you left #lobby; type /join #lobby to go back"
+    model.apply(ev.Joined("#lobby", "alice", own=True))
+    model.submit("back", conn)
+    assert conn.said == [("#lobby", "back")]
+
+
+def test_names_and_topic_of_other_rooms_do_not_open_tabs() -> None:
+    model = in_lobby()
+    model.apply(ev.Names("#elsewhere", ("carol",)))
+    model.apply(ev.Topic("#elsewhere", "far away"))
+    assert "#elsewhere" not in model.conversations
+    assert texts(model)[-2:] == ["in #elsewhere: carol", "topic of #elsewhere: far away"]
+
+
+def test_a_message_refused_after_its_conversation_was_renamed_is_still_marked() -> None:
+    model = in_lobby()
+    model.apply(ev.Queued("c5", "bob", "hi bob"))
+    model.apply(ev.NickChanged("bob", "bobby", own=False, channels=("#lobby",)))
+    model.apply(ev.Rejected("c5", "bob", "no such nick or channel: bob"))
+    (line,) = [ln for ln in model.conversation("bobby").lines if ln.text == "hi bob"]
+    assert line.state == "failed"
+
+
+def test_a_flood_keeps_only_the_newest_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gui_model, "MAX_LINES", 50)
+    monkeypatch.setattr(gui_model, "TRIM_BY", 10)
+    model = in_lobby()
+    before = len(texts(model))
+    trimmed = 0
+    for n in range(100):
+        trimmed += model.apply(ev.Message("#lobby", "bob", f"flood {n}", time=WHEN)).trimmed.get("#lobby", 0)
+    lines = texts(model)
+    assert len(lines) <= 50 and lines[-1] == "flood 99"
+    assert trimmed == before + 100 - len(lines)  # the view drops exactly as many as the model did
+
+
+def test_the_catch_up_note_leaves_the_status_bar_after_a_while() -> None:
+    clock = Clock()
+    model = in_lobby(clock)
+    model.apply(ev.CaughtUp(2, ("#lobby",)))
+    assert model.status_text().startswith("Reconnected — caught up on 2 missed messages")
+    clock.now += gui_model.CAUGHT_UP_NOTICE + 1
+    assert model.status_text() == "Connected to 10.0.0.5:6667 as alice"
