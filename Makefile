@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so the venv is rebuilt only when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint sysdeps clean image base-image screenshot
+.PHONY: venv serve test lint sysdeps clean image base-image screenshot bench
 
 venv: $(STAMP)
 
@@ -40,6 +40,11 @@ image: venv
 # Rebuild the Debian base image from this host's apt mirror (e.g. to pick up security updates).
 base-image:
 	bash deploy/build-base-image.sh
+
+# Side-by-side benchmark against ngIRCd and miniircd (installs them when missing); prints JSON lines
+# and a table, saves bench/results.json. BENCH_ARGS=--quick for a short run.
+bench: venv
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # docs/gui.png, the desktop client mid-conversation (Xvfb + a real server), shown in the README.
 screenshot: venv sysdeps
