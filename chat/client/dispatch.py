@@ -10,7 +10,7 @@ from chat.client import commands as cmd
 from chat.client.connection import Connection
 from chat.protocol import Message
 
-__all__ = ["Leave", "NetworkCommand", "Surface", "carry_out", "perform"]
+__all__ = ["Leave", "NetworkCommand", "Surface", "carry_out", "carry_out_typed", "perform"]
 
 
 class Surface(Protocol):
@@ -31,6 +31,12 @@ class Leave:
     """The user asked to leave (``/quit``), saying goodbye with ``reason``."""
 
     reason: str
+
+
+def carry_out_typed(text: str, target: str | None, conn: Connection, ui: Surface) -> Leave | None:
+    """A typed line (plain text goes to ``target``): parse it, then :func:`carry_out`."""
+    command = cmd.parse_input(text, target)
+    return None if command is None else carry_out(command, conn, ui)
 
 
 def carry_out(command: cmd.Command, conn: Connection, ui: Surface) -> Leave | None:

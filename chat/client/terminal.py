@@ -23,11 +23,10 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from chat.client import commands as cmd
 from chat.client import events as ev
 from chat.client.address import parse_address
 from chat.client.connection import Connection
-from chat.client.dispatch import carry_out
+from chat.client.dispatch import carry_out_typed
 from chat.client.render import clock, describe, message_line, nick_slot, to_json
 from chat.protocol import casefold, is_channel, valid_channel, valid_nick
 
@@ -214,10 +213,7 @@ class _Script:
             if line is None:
                 break
             text, target = self.typed(line)
-            command = cmd.parse_input(text, target)
-            if command is None:
-                continue
-            leave = carry_out(command, conn, self)
+            leave = carry_out_typed(text, target, conn, self)
             if leave is not None:
                 reason = leave.reason
                 break
@@ -345,10 +341,7 @@ class _Interactive:
                 except (EOFError, KeyboardInterrupt):
                     dropped = self.tracker.closed.is_set()
                     break
-                command = cmd.parse_input(text, self.tracker.target)
-                if command is None:
-                    continue
-                leave = carry_out(command, conn, self)
+                leave = carry_out_typed(text, self.tracker.target, conn, self)
                 if leave is not None:
                     reason = leave.reason
                     break
