@@ -160,7 +160,7 @@ class ServerCore:
         if client.registered:
             line = f":{client.prefix} QUIT :{reason}\r\n".encode()
             self.send_to_peers(client, line, include_self=False)
-            log.log(logging.DEBUG if "chat/probe" in client.caps else logging.INFO, "%s left: %s", client.nick, reason)
+            log.log(client.log_level, "%s left: %s", client.nick, reason)
         for key in client.channels:
             channel = self.channels.get(key)
             if channel is not None:

@@ -164,7 +164,7 @@ def _try_register(core: ServerCore, client: Client) -> None:
     if "chat/session" in client.caps:
         client.session_token = secrets.token_urlsafe(18)
         core.send_message(client, Message("SESSION", [client.nick, client.session_token], core.name))
-    if "chat/probe" not in client.caps:
+    if not client.is_probe:
         for name in core.settings.default_channels:
             join_channel(core, client, name)
 
@@ -186,7 +186,7 @@ def send_welcome(core: ServerCore, client: Client) -> None:
     send_motd(core, client)
     # A health check (chat status) every few seconds is not news worth a log line.
     log.log(
-        logging.DEBUG if "chat/probe" in client.caps else logging.INFO,
+        client.log_level,
         "%s registered from %s",
         client.nick,
         client.host,

@@ -6,6 +6,7 @@ the core decides *what* to send, the loop decides *when* the socket takes it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from chat.protocol import LineReader
@@ -37,6 +38,16 @@ class Client:
     closing: bool = False
     out: bytearray = field(default_factory=bytearray)
     prefix: str = "*"  # nick!user@host, refreshed on NICK/USER
+
+    @property
+    def is_probe(self) -> bool:
+        """A health check (``chat status``, capability ``chat/probe``): kept out of the rooms,
+        and its coming and going logged at DEBUG, not as news."""
+        return "chat/probe" in self.caps
+
+    @property
+    def log_level(self) -> int:
+        return logging.DEBUG if self.is_probe else logging.INFO
 
     def refresh_prefix(self) -> None:
         self.prefix = f"{self.nick}!{self.user or '~u'}@{self.host}"
