@@ -26,7 +26,7 @@ import yaml
 
 from chat.protocol.names import casefold, valid_channel
 
-__all__ = ["LOG_LEVELS", "ConfigError", "History", "Limits", "Settings", "load_settings"]
+__all__ = ["LOG_LEVELS", "Auth", "ConfigError", "History", "Limits", "Settings", "Tls", "load_settings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -36,6 +36,7 @@ class Limits:
     """Per-connection and per-server limits."""
 
     max_clients: int = 5000
+    max_clients_per_ip: int = 50  # connections from one address at once (a whole NAT counts as one)
     max_line: int = 512  # bytes before tags, CRLF included (RFC 1459)
     ping_interval: float = 60.0  # seconds of silence before the server PINGs a client
     ping_timeout: float = 120.0  # seconds of silence after which a client is dropped
@@ -45,6 +46,32 @@ class Limits:
     channel_length: int = 50
     topic_length: int = 390
     away_length: int = 200
+    flood_burst: int = 16  # lines a client may send at once before its input is slowed down
+    flood_rate: float = 4.0  # lines per second a client may send in the long run
+    recvq: int = 32_768  # bytes of slowed-down input held for one client before "Excess Flood"
+
+
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """TLS listener. On when both ``cert`` and ``key`` are set (``chat cert`` makes a pair)."""
+
+    cert: Path | None = None  # PEM certificate (chain); relative = inside data_dir
+    key: Path | None = None  # PEM private key; relative = inside data_dir
+    port: int = 6697
+    require: bool = False  # true: no plain-text listener, TLS only
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert is not None and self.key is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Who may connect and who may use which nick. Secrets are kept out of ``repr`` (and logs)."""
+
+    password: str = field(default="", repr=False)  # server password (PASS); "" = none
+    reserve_nicks: bool = False  # a nick that names an account is only for that account's owner
+    sasl_plaintext: bool = False  # allow SASL PLAIN without TLS (passwords then cross the LAN readable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +97,8 @@ class Settings:
     log_level: str = "INFO"
     limits: Limits = field(default_factory=Limits)
     history: History = field(default_factory=History)
+    tls: Tls = field(default_factory=Tls)
+    auth: Auth = field(default_factory=Auth)
 
 
 class ConfigError(Exception):
@@ -164,6 +193,50 @@ def _days(value: object) -> float:
 _store = functools.partial(_choice, options=("sqlite", "memory"))
 
 
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Invalid(f"expected true or false, got {_describe(value)}")
+
+
+def _rate(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise _Invalid(f"expected a number > 0, got {_describe(value)}")
+
+
+def _file(value: object) -> Path:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value.strip():
+        return Path(value).expanduser()
+    raise _Invalid(f"expected a file path, got {_describe(value)}{_bool_hint(value)}")
+
+
+def _secret(value: object) -> str:
+    """Passwords travel in one IRC parameter: no spaces, nothing unprintable. Never echoed back."""
+    if isinstance(value, str) and value and not any(c.isspace() or not c.isprintable() for c in value):
+        return value
+    if isinstance(value, str) and not value:
+        return ""
+    raise _Invalid("expected a password without spaces (the value is not shown here)")
+
+
+def _secret_file(value: object) -> str:
+    """The password is the file's first line; the file is read now so a typo stops the server."""
+    path = _file(value)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _Invalid(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _Invalid(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+    first = text.splitlines()[0].strip() if text.strip() else ""
+    if not first:
+        raise _Invalid(f"{path}: the file is empty")
+    return _secret(first)
+
+
 def _directory(value: object) -> Path:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -194,6 +267,7 @@ _SERVER: dict[str, tuple[str, _Check]] = {
 #: YAML key under ``limits:`` (the Limits field name) -> check.
 _LIMITS: dict[str, _Check] = {
     "max_clients": functools.partial(_integer, low=1, high=None),
+    "max_clients_per_ip": functools.partial(_integer, low=1, high=None),
     # Clients assume RFC 1459's 512 bytes; a smaller limit would reject ordinary lines.
     "max_line": functools.partial(_integer, low=512, high=65_536),
     "ping_interval": _seconds,
@@ -204,6 +278,25 @@ _LIMITS: dict[str, _Check] = {
     "channel_length": functools.partial(_integer, low=2, high=255),
     "topic_length": functools.partial(_integer, low=1, high=None),
     "away_length": functools.partial(_integer, low=1, high=None),
+    "flood_burst": functools.partial(_integer, low=1, high=None),
+    "flood_rate": _rate,
+    "recvq": functools.partial(_integer, low=1024, high=None),
+}
+
+#: YAML key under ``tls:`` (the Tls field name) -> check.
+_TLS: dict[str, _Check] = {
+    "cert": _file,
+    "key": _file,
+    "port": _port,
+    "require": _bool,
+}
+
+#: YAML key under ``auth:`` -> (Auth field, check). Both password keys fill ``password``.
+_AUTH: dict[str, tuple[str, _Check]] = {
+    "password": ("password", _secret),
+    "password_file": ("password", _secret_file),
+    "reserve_nicks": ("reserve_nicks", _bool),
+    "sasl_plaintext": ("sasl_plaintext", _bool),
 }
 
 #: YAML key under ``history:`` (the History field name) -> check.
@@ -220,6 +313,8 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("name", "network", "host", "port", "motd", "default_channels", "data_dir", "log_level"),
     "limits": tuple(_LIMITS),
     "history": tuple(_HISTORY),
+    "tls": tuple(_TLS),
+    "auth": tuple(_AUTH),
 }
 
 #: Environment variable -> (Settings field, check).
@@ -229,6 +324,8 @@ _ENV: dict[str, tuple[str, _Check]] = {
     "CHAT_DATA_DIR": ("data_dir", _directory),
     "CHAT_LOG_LEVEL": ("log_level", _log_level),
     "CHAT_HISTORY": ("history", _store),
+    "CHAT_PASSWORD": ("password", _secret),
+    "CHAT_PASSWORD_FILE": ("password", _secret_file),
 }
 
 #: Command-line override key -> check. Reported under the option's spelling (``--data-dir``).
@@ -375,15 +472,17 @@ def _channels(where: str, value: object, max_len: int, problems: _Problems) -> t
     return tuple(names)
 
 
-def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(Settings fields, Limits fields, History fields) set by the file."""
+def _from_file(path: Path, problems: _Problems) -> dict[str, dict[str, Any]]:
+    """Fields set by the file, per section: ``server`` holds Settings fields, the others the
+    fields of their own dataclass (Limits, History, Tls, Auth)."""
     where = str(path)
     data = _read_yaml(path)
+    sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     if data is None:  # empty, or only comments: all defaults
-        return {}, {}, {}
+        return sections
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{where}: expected a mapping with server:, limits: and history: sections, got {_describe(data)}"
+            f"{where}: expected a mapping with {', '.join(n + ':' for n in _SECTIONS)} sections, got {_describe(data)}"
         )
     for key in data:
         if key not in _SECTIONS:
@@ -393,7 +492,7 @@ def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[st
     # its problems are listed after server:'s, in the order the file has them.
     limit_problems = _Problems()
     raw_limits = _section(where, "limits", data, limit_problems)
-    limits: dict[str, Any] = {}
+    limits = sections["limits"]
     for key, value in raw_limits.items():
         checked = limit_problems.check(f"{where}: limits.{key}", _LIMITS[key], value)
         if checked is not None:
@@ -402,6 +501,7 @@ def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[st
     for low, high, relation in (
         ("ping_interval", "ping_timeout", "greater than"),
         ("max_line", "sendq", "at least"),
+        ("max_line", "recvq", "at least"),
     ):
         given = {low, high} & raw_limits.keys()
         if not given or not given <= limits.keys():  # not set here, or already reported as invalid
@@ -412,7 +512,7 @@ def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[st
                 f"{where}: limits.{high}: must be {relation} limits.{low} ({low_value:g}), got {high_value:g}"
             )
 
-    server: dict[str, Any] = {}
+    server = sections["server"]
     for key, value in _section(where, "server", data, problems).items():
         if key == "default_channels":
             name, checked = key, _channels(where, value, merged.channel_length, problems)
@@ -422,12 +522,26 @@ def _from_file(path: Path, problems: _Problems) -> tuple[dict[str, Any], dict[st
         if checked is not None:
             server[name] = checked
     problems.lines.extend(limit_problems.lines)
-    history: dict[str, Any] = {}
-    for key, value in _section(where, "history", data, problems).items():
-        checked = problems.check(f"{where}: history.{key}", _HISTORY[key], value)
+    for name, table in (("history", _HISTORY), ("tls", _TLS)):
+        for key, value in _section(where, name, data, problems).items():
+            checked = problems.check(f"{where}: {name}.{key}", table[key], value)
+            if checked is not None:
+                sections[name][key] = checked
+    raw_auth = _section(where, "auth", data, problems)
+    if "password" in raw_auth and "password_file" in raw_auth:
+        problems.add(f"{where}: auth.password_file: set either auth.password or auth.password_file, not both")
+    for key, value in raw_auth.items():
+        name, check = _AUTH[key]
+        checked = problems.check(f"{where}: auth.{key}", check, value)
         if checked is not None:
-            history[key] = checked
-    return server, limits, history
+            sections["auth"][name] = checked
+    tls = sections["tls"]
+    if ("cert" in tls) != ("key" in tls):
+        missing = "key" if "cert" in tls else "cert"
+        problems.add(f"{where}: tls.{missing}: TLS needs both tls.cert and tls.key (make a pair with: chat cert)")
+    elif tls.get("require") and "cert" not in tls:
+        problems.add(f"{where}: tls.require: TLS-only needs tls.cert and tls.key (make a pair with: chat cert)")
+    return sections
 
 
 # --- putting the layers together ---
@@ -448,11 +562,10 @@ def load_settings(
     Raises ConfigError with every problem found, one per line.
     """
     problems = _Problems()
-    fields: dict[str, Any] = {}
-    limits: dict[str, Any] = {}
-    history: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     if path is not None:
-        fields, limits, history = _from_file(path, problems)
+        sections = _from_file(path, problems)
+    fields = sections["server"]
 
     env = os.environ if environ is None else environ
     for var, (name, check) in _ENV.items():
@@ -460,7 +573,7 @@ def load_settings(
         if text:
             checked = problems.check(var, check, text)
             if checked is not None:
-                fields[name] = checked
+                (sections["auth"] if name == "password" else fields)[name] = checked
 
     for key, value in (overrides or {}).items():
         if key not in _OVERRIDES:
@@ -473,11 +586,17 @@ def load_settings(
     if problems.lines:
         raise ConfigError("\n".join(problems.lines))
     if "history" in fields:  # CHAT_HISTORY / --history choose the store, the file keeps the rest
-        history["store"] = fields.pop("history")
+        sections["history"]["store"] = fields.pop("history")
     settings = dataclasses.replace(
         Settings(),
         **fields,
-        limits=dataclasses.replace(Limits(), **limits),
-        history=dataclasses.replace(History(), **history),
+        limits=dataclasses.replace(Limits(), **sections["limits"]),
+        history=dataclasses.replace(History(), **sections["history"]),
+        tls=dataclasses.replace(Tls(), **sections["tls"]),
+        auth=dataclasses.replace(Auth(), **sections["auth"]),
     )
-    return dataclasses.replace(settings, data_dir=_absolute(settings.data_dir))
+    data_dir = _absolute(settings.data_dir)
+    tls = settings.tls
+    if tls.cert is not None and tls.key is not None:
+        tls = dataclasses.replace(tls, cert=data_dir / tls.cert, key=data_dir / tls.key)
+    return dataclasses.replace(settings, data_dir=data_dir, tls=tls)

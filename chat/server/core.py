@@ -70,11 +70,12 @@ class ServerCore:
 
     # ----------------------------------------------------------------- connection lifecycle
 
-    def connect(self, conn_id: int, host: str) -> Client:
+    def connect(self, conn_id: int, host: str, *, secure: bool = False) -> Client:
         now = self.clock()
         client = Client(
             id=conn_id,
             host=host,
+            secure=secure,
             reader=LineReader(self.limits.max_line),
             connected_at=now,
             last_seen=now,

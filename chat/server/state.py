@@ -36,6 +36,8 @@ class Client:
     session_token: str | None = None  # given at registration with the chat/session cap
     claimed_token: str | None = None  # presented with SESSION before NICK, to reclaim a nick
     closing: bool = False
+    secure: bool = False  # arrived over the TLS listener (SASL PLAIN and WHOIS need to know)
+    account: str | None = None  # logged in (SASL) as this account
     out: bytearray = field(default_factory=bytearray)
     prefix: str = "*"  # nick!user@host, refreshed on NICK/USER
 

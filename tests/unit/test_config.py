@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from chat.config import ConfigError, History, Limits, Settings, load_settings
+from chat.config import ConfigError, History, Limits, Settings, Tls, load_settings
 
 LAN_YAML = Path(__file__).resolve().parents[2] / "config" / "lan.yaml"
 
@@ -47,10 +48,16 @@ def test_sample_config_loads_and_matches_defaults() -> None:
 def test_sample_config_shows_every_setting() -> None:
     """An admin edits lan.yaml without reading code, so every setting must appear in it."""
     data = yaml.safe_load(LAN_YAML.read_text(encoding="utf-8"))
-    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"limits", "history", "server_name"}
+    sections = {"limits", "history", "tls", "auth"}
+    settings_fields = {f.name for f in dataclasses.fields(Settings)} - sections - {"server_name"}
     assert set(data["server"]) == settings_fields | {"name"}
     assert set(data["limits"]) == {f.name for f in dataclasses.fields(Limits)}
     assert set(data["history"]) == {f.name for f in dataclasses.fields(History)}
+    # Secrets and file paths have no useful default, so they are shown commented out.
+    text = LAN_YAML.read_text(encoding="utf-8")
+    shown = set(re.findall(r"^  #? ?([a-z_]+):", text, re.MULTILINE))
+    assert {f.name for f in dataclasses.fields(Tls)} <= shown
+    assert {"password", "password_file", "reserve_nicks", "sasl_plaintext"} <= shown
 
 
 def test_every_value_in_the_file_is_used() -> None:
@@ -243,8 +250,7 @@ def test_absolute_data_dir_is_kept() -> None:
         ("server:\n  data_dir: 42\n", "chat.yaml: server.data_dir: expected a directory path, got 42"),
         (
             'server:\n  default_channels: "#lobby"\n',
-            "chat.yaml: server.default_channels: expected a list of channel names "
-            'like ["#lobby"], got "#lobby"',
+            'chat.yaml: server.default_channels: expected a list of channel names like ["#lobby"], got "#lobby"',
         ),
         (
             'server:\n  default_channels: ["#ok", "lobby"]\n',
@@ -305,11 +311,11 @@ def test_absolute_data_dir_is_kept() -> None:
         ("limits: [1]\n", "chat.yaml: limits: expected a mapping of settings, got a list"),
         (
             "- 1\n- 2\n",
-            "chat.yaml: expected a mapping with server:, limits: and history: sections, got a list",
+            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth: sections, got a list",
         ),
         (
             "just text\n",
-            'chat.yaml: expected a mapping with server:, limits: and history: sections, got "just text"',
+            'chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth: sections, got "just text"',
         ),
     ],
 )
@@ -463,3 +469,45 @@ def test_bad_history_settings_name_the_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write(text), environ={})
     assert message in str(err.value)
+
+
+def test_tls_section_paths_are_inside_the_data_dir(tmp_path: Path) -> None:
+    path = write(f"server:\n  data_dir: {tmp_path}\ntls:\n  cert: tls/cert.pem\n  key: /etc/k.pem\n  port: 7000\n")
+    tls = load_settings(path, environ={}).tls
+    assert tls == Tls(cert=tmp_path / "tls/cert.pem", key=Path("/etc/k.pem"), port=7000, require=False)
+    assert tls.enabled
+    assert not load_settings(None, environ={}).tls.enabled
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tls:\n  cert: c.pem\n", "tls.key: TLS needs both tls.cert and tls.key (make a pair with: chat cert)"),
+        ("tls:\n  require: true\n", "tls.require: TLS-only needs tls.cert and tls.key"),
+        ("tls:\n  require: maybe\n", 'tls.require: expected true or false, got "maybe"'),
+        ("tls:\n  port: 70000\n", "tls.port: expected an integer 0–65535, got 70000"),
+        ("auth:\n  reserve_nick: true\n", 'auth.reserve_nick: unknown key (did you mean "reserve_nicks"?)'),
+        ("auth:\n  password: two words\n", "auth.password: expected a password without spaces"),
+        ("auth:\n  password: a\n  password_file: /x\n", "set either auth.password or auth.password_file"),
+        ("auth:\n  password_file: /nonexistent/pw\n", "auth.password_file: /nonexistent/pw: no such file"),
+        ("limits:\n  flood_rate: 0\n", "limits.flood_rate: expected a number > 0, got 0"),
+        ("limits:\n  recvq: 100\n", "limits.recvq: expected an integer ≥ 1024, got 100"),
+    ],
+)
+def test_bad_tls_auth_and_flood_settings_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(text), environ={})
+    assert message in str(err.value)
+
+
+def test_password_from_file_env_and_never_in_repr(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret-file\n", encoding="utf-8")
+    from_file = load_settings(write(f"auth:\n  password_file: {secret}\n"), environ={})
+    assert from_file.auth.password == "s3cret-file"
+    assert "s3cret" not in repr(from_file)
+    assert load_settings(None, environ={"CHAT_PASSWORD": "envpw"}).auth.password == "envpw"
+    assert load_settings(None, environ={"CHAT_PASSWORD_FILE": str(secret)}).auth.password == "s3cret-file"
+    with pytest.raises(ConfigError) as err:
+        load_settings(write("auth:\n  password: 'has space'\n"), environ={})
+    assert "has space" not in str(err.value)
