@@ -48,6 +48,11 @@ _JOIN_FAILURES = frozenset({"403", "405", "471", "473", "474", "475", "476", "47
 _READ_LIMIT = 16384
 
 
+#: Messages written and not yet echoed by the server. Below the server's default flood burst
+#: (limits.flood_burst, 16), so a well-behaved client is never slowed down or cut off for flooding.
+SEND_WINDOW = 8
+
+
 def backoff_delay(attempt: int, cap: float, rng: random.Random | None = None) -> float:
     """Seconds before attempt number ``attempt`` (1, 2, 4, 8 ... up to ``cap``), ±20% jitter
     so that every client of a restarted server does not knock at the same instant."""
@@ -373,6 +378,7 @@ class _Link:
         self.last_rx = time.monotonic()
         self.ping_sent = False
         self.quit_deadline: float | None = None
+        self.quit_hold_until: float | None = None
         self.register_by = self.last_rx + conn.ping_timeout  # a server that never lets us in is as dead
 
     def run(self) -> str:
@@ -411,6 +417,11 @@ class _Link:
         if closing:
             raise _LinkEnded("the connection was closed")
         if quit_reason is not None and self.quit_deadline is None:
+            now = time.monotonic()
+            if self.quit_hold_until is None:
+                self.quit_hold_until = now + conn.quit_timeout
+            if self.session.registered and conn._outbox.unwritten() and now < self.quit_hold_until:
+                return  # the send window still holds lines said before /quit: they go first
             self.queue(Message("QUIT", [quit_reason] if quit_reason else []))
             self.quit_deadline = time.monotonic() + conn.quit_timeout
         if self.quit_deadline is not None and time.monotonic() >= self.quit_deadline:
@@ -423,6 +434,8 @@ class _Link:
         deadline = min(deadline, self.last_rx + conn.ping_timeout)
         if self.quit_deadline is not None:
             deadline = min(deadline, self.quit_deadline)
+        elif self.quit_hold_until is not None:
+            deadline = min(deadline, self.quit_hold_until)
         if not self.session.registered:
             deadline = min(deadline, self.register_by)
         return max(0.0, min(deadline - now, 5.0))
@@ -453,9 +466,18 @@ class _Link:
             self.queue(msg)
 
     def flush_outbox(self) -> None:
+        """Write what the user said, at most :data:`SEND_WINDOW` unconfirmed at a time: a pasted
+        page or a long backlog after a reconnect then trickles out as the server confirms each
+        line, instead of tripping the server's flood limit (which would drop the link, and the
+        resend after the reconnect would trip it again)."""
         conn = self.conn
         caps = self.session.caps
+        room = SEND_WINDOW - conn._outbox.in_flight() if "echo-message" in caps else None
         for item in conn._outbox.unwritten():
+            if room is not None:
+                if room <= 0:
+                    break
+                room -= 1
             tags = {CID_TAG: item.cid} if "message-tags" in caps else {}
             try:
                 self.queue(Message(item.command, [item.target, item.text], tags=tags))

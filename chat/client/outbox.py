@@ -57,6 +57,11 @@ class Outbox:
         with self._changed:
             return [item for item in self._items.values() if not item.written]
 
+    def in_flight(self) -> int:
+        """Items written and not yet confirmed."""
+        with self._changed:
+            return sum(1 for item in self._items.values() if item.written)
+
     def rewind(self) -> None:
         """A new link: whatever the old one wrote may never have arrived, so all of it goes
         out again, in order (the server drops what it already stored, by cid)."""

@@ -40,6 +40,10 @@ SUPPORTED_CAPS = (
 )
 #: How often (in ticks, about seconds) old history is pruned.
 PRUNE_EVERY = 300
+#: Flood-control cost of a line, in tokens, for the commands that must not be slowed down like
+#: chat lines: keep-alives, and the history requests a client makes after a reconnect (one at a
+#: time, so a fetch of many conversations goes through without being held back).
+CHEAP_COMMANDS = {b"PING": 0.1, b"PONG": 0.1, b"CHATHISTORY": 0.1}
 
 
 def format_server_time(ts: float) -> str:
@@ -61,6 +65,9 @@ class ServerCore:
         self.nicks: dict[str, Client] = {}  # casefolded nick -> holder (also before registration)
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
         self.dirty: set[Client] = set()
+        self.held: set[Client] = set()  # clients with input held back by flood control
+        self.overflowed: list[Client] = []  # past their sendq, to be dropped after this command
+        self.per_host: dict[str, int] = {}  # connections per address, for limits.max_clients_per_ip
         self.max_seen_clients = 0
         self.history: HistoryStore = history if history is not None else MemoryHistory()
         self._msgid_prefix = os.urandom(6).hex()
@@ -69,6 +76,15 @@ class ServerCore:
         self._ticks = 0
 
     # ----------------------------------------------------------------- connection lifecycle
+
+    def admission(self, host: str) -> str | None:
+        """Why a new connection from ``host`` must be refused, or None to let it in. Asked by
+        the loop before :meth:`connect`, so a refused socket never becomes a client."""
+        if len(self.clients) >= self.limits.max_clients:
+            return "Server is full, try again later"
+        if self.per_host.get(host, 0) >= self.limits.max_clients_per_ip:
+            return f"Too many connections from your address ({self.limits.max_clients_per_ip})"
+        return None
 
     def connect(self, conn_id: int, host: str, *, secure: bool = False) -> Client:
         now = self.clock()
@@ -80,18 +96,28 @@ class ServerCore:
             connected_at=now,
             last_seen=now,
             last_message=now,
+            tokens=float(self.limits.flood_burst),
+            tokens_at=now,
         )
         client.refresh_prefix()
         self.clients[conn_id] = client
+        self.per_host[host] = self.per_host.get(host, 0) + 1
         self.max_seen_clients = max(self.max_seen_clients, len(self.clients))
         log.debug("connection %d from %s", conn_id, host)
         return client
 
     def receive(self, client: Client, data: bytes) -> None:
-        """Bytes arrived from ``client``: split, parse and handle every complete line."""
+        """Bytes arrived from ``client``: split, parse and handle every complete line.
+
+        Flood control: each line costs a token from the client's bucket (``flood_burst`` deep,
+        refilled at ``flood_rate`` per second). Without a token the line is held and handled
+        later, in order (:meth:`release_held`) — a paste or a burst is slowed down, not lost.
+        Only a client that keeps pushing while held back, past ``recvq`` bytes, is dropped.
+        """
         if client.closing:
             return
-        client.last_seen = self.clock()
+        now = self.clock()
+        client.last_seen = now
         client.ping_pending = False
         for item in client.reader.feed(data):
             if client.closing:
@@ -99,13 +125,66 @@ class ServerCore:
             if isinstance(item, LineTooLong):
                 self.reply(client, rpl.ERR_INPUTTOOLONG, "Input line was too long")
                 continue
+            if client.held or not self._take_token(client, item, now):
+                client.held.append(item)
+                client.held_bytes += len(item) + 2
+                self.held.add(client)
+                continue
             self._handle_line(client, item)
+        if client.held_bytes > self.limits.recvq:
+            log.warning("%s (%s): Excess Flood, dropping", client.nick, client.host)
+            client.held.clear()
+            client.held_bytes = 0
+            self.held.discard(client)
+            self.disconnect(client, "Excess Flood")
+        self._drop_overflowed()
+
+    def _take_token(self, client: Client, line: bytes, now: float) -> bool:
+        limits = self.limits
+        tokens = client.tokens + max(0.0, now - client.tokens_at) * limits.flood_rate
+        client.tokens = min(tokens, float(limits.flood_burst))
+        client.tokens_at = now
+        cost = CHEAP_COMMANDS.get(_command_word(line), 1.0)
+        if client.tokens < cost:
+            return False
+        client.tokens -= cost
+        return True
+
+    def release_held(self) -> None:
+        """Handle the held-back lines whose tokens have come in; the loop calls this every
+        iteration while :attr:`held` is not empty."""
+        now = self.clock()
+        for client in list(self.held):
+            held = client.held
+            while held and not client.closing and self._take_token(client, held[0], now):
+                line = held.popleft()
+                client.held_bytes -= len(line) + 2
+                self._handle_line(client, line)
+            if not held or client.closing:
+                held.clear()
+                client.held_bytes = 0
+                self.held.discard(client)
+        self._drop_overflowed()
+
+    def next_release(self) -> float | None:
+        """Seconds until some held line can go (None: nothing is held), for the loop's timeout."""
+        if not self.held:
+            return None
+        now, rate = self.clock(), self.limits.flood_rate
+        waits = (
+            (CHEAP_COMMANDS.get(_command_word(c.held[0]), 1.0) - c.tokens) / rate - max(0.0, now - c.tokens_at)
+            for c in self.held
+            if c.held
+        )
+        return max(0.0, min(waits, default=0.0))
 
     def connection_lost(self, client: Client, reason: str) -> None:
         """The socket is gone (EOF, reset): tell the rooms, forget the client."""
         if client.id in self.clients:
             self._remove(client, reason)
         self.dirty.discard(client)
+        self.held.discard(client)
+        self._drop_overflowed()
 
     def commit(self) -> None:
         """Make this iteration's messages durable. The loop calls it before flushing any output,
@@ -130,6 +209,7 @@ class ServerCore:
             elif silent > limits.ping_interval and not client.ping_pending and client.registered:
                 client.ping_pending = True
                 self.send(client, f"PING :{self.name}\r\n".encode())
+        self._drop_overflowed()
 
     def prune_history(self) -> None:
         settings = self.settings.history
@@ -172,7 +252,12 @@ class ServerCore:
         folded = casefold(client.nick)
         if self.nicks.get(folded) is client:
             del self.nicks[folded]
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is not None:
+            left = self.per_host.get(client.host, 0) - 1
+            if left > 0:
+                self.per_host[client.host] = left
+            else:
+                self.per_host.pop(client.host, None)
 
     # ----------------------------------------------------------------------------- input
 
@@ -245,16 +330,25 @@ class ServerCore:
 
     def send(self, client: Client, data: bytes) -> None:
         """Queue bytes for ``client``; a reader that falls too far behind is dropped."""
-        if client.closing:
+        if client.closing or (self.overflowed and client in self.overflowed):
             return
         out = client.out
         if len(out) + len(data) > self.limits.sendq:
-            log.warning("%s (%s): SendQ exceeded, dropping", client.nick, client.host)
-            out.clear()
-            self.disconnect(client, "SendQ exceeded")
+            # Dropped once the current command is done (:meth:`_drop_overflowed`): removing it
+            # here would change the member list a broadcast is walking through.
+            if client not in self.overflowed:
+                log.warning("%s (%s): SendQ exceeded, dropping", client.nick, client.host)
+                out.clear()
+                self.overflowed.append(client)
             return
         out += data
         self.dirty.add(client)
+
+    def _drop_overflowed(self) -> None:
+        """Disconnect the readers that fell too far behind; their QUIT may overflow others."""
+        while self.overflowed:
+            client = self.overflowed.pop()
+            self.disconnect(client, "SendQ exceeded")
 
     def send_message(self, client: Client, msg: Message) -> None:
         self.send(client, msg.encode())
@@ -302,6 +396,15 @@ class ServerCore:
 
     def find_channel(self, name: str) -> Channel | None:
         return self.channels.get(casefold(name))
+
+
+def _command_word(line: bytes) -> bytes:
+    """The command of a raw line, upper-cased, skipping tags and source: enough to price it."""
+    words = line.split(None, 3)
+    for word in words:
+        if not word.startswith((b"@", b":")):
+            return word.upper()
+    return b""
 
 
 def _add_tag(line: bytes, tag: bytes) -> bytes:

@@ -101,6 +101,9 @@ class ServerLoop:
         next_tick = time.monotonic() + TICK_SECONDS
         while self._stop_reason is None:
             timeout = max(0.0, next_tick - time.monotonic())
+            release = core.next_release()
+            if release is not None:
+                timeout = min(timeout, release)
             for key, mask in self.selector.select(timeout):
                 data = key.data
                 if data is _LISTENER:
@@ -119,6 +122,8 @@ class ServerLoop:
                 core.tick()
                 self._reap_closing(now)
                 next_tick = now + TICK_SECONDS
+            if core.held:
+                core.release_held()
             core.commit()
             self._flush_dirty()
         self._shutdown(self._stop_reason)
@@ -135,14 +140,16 @@ class ServerLoop:
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if len(self.conns) >= self.settings.limits.max_clients:
+            host = str(addr[0])
+            refusal = self.core.admission(host)
+            if refusal is not None:
                 with contextlib.suppress(OSError):
-                    sock.send(b"ERROR :Server is full, try again later\r\n")
+                    sock.send(f"ERROR :{refusal}\r\n".encode())
                 sock.close()
-                log.warning("refused %s: server full (%d clients)", addr[0], len(self.conns))
+                log.warning("refused %s: %s", host, refusal)
                 continue
             self._next_id += 1
-            client = self.core.connect(self._next_id, str(addr[0]))
+            client = self.core.connect(self._next_id, host)
             conn = _Conn(sock, client)
             self.conns[client.id] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)

@@ -7,6 +7,7 @@ the core decides *what* to send, the loop decides *when* the socket takes it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 
 from chat.protocol import LineReader
@@ -39,6 +40,12 @@ class Client:
     secure: bool = False  # arrived over the TLS listener (SASL PLAIN and WHOIS need to know)
     account: str | None = None  # logged in (SASL) as this account
     out: bytearray = field(default_factory=bytearray)
+    # Flood control (see ServerCore.receive): a token bucket, and the lines held back while it is
+    # empty ("fake lag"); their byte count is what "Excess Flood" is measured against.
+    tokens: float = 0.0
+    tokens_at: float = 0.0
+    held: deque[bytes] = field(default_factory=deque)
+    held_bytes: int = 0
     prefix: str = "*"  # nick!user@host, refreshed on NICK/USER
 
     @property

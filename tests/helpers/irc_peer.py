@@ -10,8 +10,10 @@ from chat.protocol import LineReader, LineTooLong, Message, parse
 
 
 class Peer:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float = 10.0, source: str | None = None) -> None:
+        """``source``: the local address to connect from (another 127.x.y.z plays another machine)."""
+        bind = (source, 0) if source else None
+        self.sock = socket.create_connection((host, port), timeout=timeout, source_address=bind)
         self.reader = LineReader(max_body=1 << 20)
         self.received: list[Message] = []
         self.closed = False

@@ -145,6 +145,8 @@ def test_catch_up_pages_through_more_than_the_server_gives_at_once(
     said = [f"missed {n}" for n in range(25)]
     for text in said:
         bob.say("#lobby", text)
+    # All stored before alice is back (the server's flood control paces bob's burst of 25).
+    assert bob.wait_until_settled(30)
     alice_events.wait_for(lambda e: isinstance(e, ev.Disconnected))
     relay.thaw()
     caught = alice_events.wait_for(lambda e: isinstance(e, ev.CaughtUp), timeout=30)

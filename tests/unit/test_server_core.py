@@ -385,12 +385,20 @@ def test_a_reader_that_falls_behind_is_dropped_without_hurting_others() -> None:
     alice, slow = h.user("alice"), h.user("slow")
     bob = h.user("bob")
     alice.take()
+    heard: list[str] = []
+    quits = []
     for i in range(200):
         alice.send(f"PRIVMSG #lobby :message number {i}")
-        bob.take()  # bob keeps reading; slow never does
+        for msg in bob.take():  # bob keeps reading; slow never does
+            if msg.command == "PRIVMSG":
+                heard.append(msg.params[-1])
+            elif msg.command == "QUIT":
+                quits.append(msg)
     assert slow.client.closing
-    quits = [m for m in bob.take() + alice.take() if m.command == "QUIT"]
-    assert quits and "SendQ" in quits[0].params[-1]
+    assert [(m.nick, m.params[-1]) for m in quits] == [("slow", "SendQ exceeded")]
+    # Dropping slow in the middle of a broadcast must not break the broadcast or its sender.
+    assert not alice.client.closing
+    assert heard == [f"message number {i}" for i in range(200)]
 
 
 def test_handler_crash_drops_only_that_client(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -436,3 +444,46 @@ def test_invalid_utf8_garbage_command_is_answered_without_crashing() -> None:
     (fail,) = junk.take()
     assert fail.params[:2] == ["*", "INVALID_UTF8"]
     assert not junk.client.closing
+
+
+def test_flood_control_holds_lines_back_in_order_then_cuts_off_a_persistent_flooder() -> None:
+    h = Harness(limits={"flood_burst": 4, "flood_rate": 2.0, "recvq": 2048})
+    paster, bob = h.user("paster"), h.user("bob")
+    h.advance(10)  # registering took tokens too; the bucket is full again
+    bob.take()
+    paster.send(*(f"PRIVMSG #lobby :line {i}" for i in range(10)))
+    assert [m.params[-1] for m in bob.take()] == [f"line {i}" for i in range(4)]  # the burst
+    h.advance(1.0)  # two more tokens
+    assert [m.params[-1] for m in bob.take()] == ["line 4", "line 5"]
+    paster.send("PING :cheap")  # queued behind the held lines: order is kept
+    h.advance(2.0)
+    assert [m.params[-1] for m in bob.take()] == ["line 6", "line 7", "line 8", "line 9"]
+    assert paster.take()[-1].command == "JOIN"  # no PONG yet: the bucket holds 4 at most
+    h.advance(0.1)
+    assert paster.take()[-1].command == "PONG"
+    assert not paster.client.closing
+    paster.send(*(f"PRIVMSG #lobby :spam {i} " + "x" * 100 for i in range(40)))
+    assert paster.client.closing
+    assert "Excess Flood" in paster.take()[-1].params[-1]
+    assert [m.params[-1] for m in bob.take() if m.command == "QUIT"] == ["Excess Flood"]
+
+
+def test_history_requests_and_pings_are_cheap_for_flood_control() -> None:
+    h = Harness(limits={"flood_burst": 6, "flood_rate": 1.0})
+    alice = h.user("alice", caps="batch draft/chathistory message-tags server-time")
+    alice.take()
+    h.advance(10)
+    alice.send(*("CHATHISTORY LATEST #lobby * 10" for _ in range(30)))
+    # 30 requests cost 3 tokens: all answered at once, none held back.
+    assert sum(1 for m in alice.take() if m.command == "BATCH") == 60
+
+
+def test_connections_per_address_are_capped_and_freed_on_leave() -> None:
+    h = Harness(limits={"max_clients_per_ip": 2, "max_clients": 3})
+    first, _second = h.connect("10.0.0.5"), h.connect("10.0.0.5")
+    assert h.core.admission("10.0.0.5") == "Too many connections from your address (2)"
+    assert h.core.admission("10.0.0.6") is None
+    h.connect("10.0.0.6")
+    assert h.core.admission("10.0.0.7") == "Server is full, try again later"
+    h.core.connection_lost(first.client, "Connection closed by client")
+    assert h.core.admission("10.0.0.5") is None
