@@ -18,6 +18,7 @@ import time
 from types import FrameType
 
 from chat.config import Settings
+from chat.server.accounts import open_accounts
 from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
 from chat.server.state import Client
@@ -52,7 +53,9 @@ _WAKER = object()
 class ServerLoop:
     def __init__(self, settings: Settings, core: ServerCore | None = None) -> None:
         self.settings = settings
-        self.core = core or build_core(settings, history=open_history(settings))
+        self.core = core or build_core(
+            settings, history=open_history(settings), accounts=open_accounts(settings.data_dir)
+        )
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.conns: dict[int, _Conn] = {}
@@ -231,6 +234,7 @@ class ServerLoop:
         for conn in list(self.conns.values()):
             self._close(conn, reason)
         self.core.history.close()
+        self.core.accounts.close()
         self.selector.close()
         self._waker_r.close()
         self._waker_w.close()
