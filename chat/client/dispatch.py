@@ -58,6 +58,7 @@ def carry_out(command: cmd.Command, conn: Connection, ui: Surface) -> Leave | No
                 ui.problem(error)
     return None
 
+
 #: Commands that go to the server; the others (help, problems, /query, /quit) are the UI's job.
 NetworkCommand = (
     cmd.Say

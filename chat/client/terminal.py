@@ -255,6 +255,8 @@ class _Interactive:
             if event.reason == self.last_reason:
                 return None
             self.last_reason = event.reason
+        elif isinstance(event, ev.Refused):
+            self.last_reason = event.reason  # the Disconnected that follows says the same
         elif isinstance(event, ev.Connected):
             self.last_reason = ""
         if isinstance(event, ev.Message):
@@ -264,7 +266,7 @@ class _Interactive:
         text = describe(event)
         if text is None:
             return None
-        if isinstance(event, ev.Error | ev.Disconnected):
+        if isinstance(event, ev.Error | ev.Disconnected | ev.Refused):
             return f"{_RED}{text}{_RESET}"
         return f"{_DIM}{text}{_RESET}"
 
