@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -152,6 +153,22 @@ def connect(
             "(a keep-alive PING goes out at half of it).",
         ),
     ] = 60.0,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File whose first line is the server password [env: CHAT_SERVER_PASSWORD]; "
+            "on a terminal you are asked when the server wants one.",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="Log in to this account (password from CHAT_ACCOUNT_PASSWORD, or asked); "
+            "needed to use a nick reserved for it.",
+        ),
+    ] = None,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -166,6 +183,8 @@ def connect(
         parse_address(address)  # a typo in the address is a usage error, not a connection failure
     except ValueError as err:
         raise _fail(str(err)) from None
+    server_password = _server_password(password_file)
+    login = _account_login(account) if account is not None else None
     from chat.client.terminal import run
 
     raise typer.Exit(
@@ -176,8 +195,41 @@ def connect(
             channels=channels or [],
             retry=not no_retry,
             ping_timeout=ping_timeout,
+            password=server_password,
+            account=login,
         )
     )
+
+
+def _server_password(path: Path | None) -> str | None:
+    """From ``--password-file`` (first line), else ``CHAT_SERVER_PASSWORD``, else none."""
+    if path is None:
+        return os.environ.get("CHAT_SERVER_PASSWORD") or None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(f"--password-file: cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
+    password = lines[0].strip() if lines else ""
+    if not password:
+        raise _fail(f"--password-file: {path} is empty")
+    return password
+
+
+def _account_login(name: str) -> tuple[str, str]:
+    """(name, password): the password from ``CHAT_ACCOUNT_PASSWORD``, or asked on the terminal."""
+    if not valid_nick(name, len(name)):
+        raise _fail(f'--account: "{name}" is not a valid account name (account names follow the nick rules)')
+    password = os.environ.get("CHAT_ACCOUNT_PASSWORD", "")
+    if not password:
+        if not sys.stdin.isatty():
+            raise _fail("--account: set CHAT_ACCOUNT_PASSWORD, or run on a terminal to be asked for the password")
+        try:
+            password = getpass.getpass(f"password for the account {name}: ")
+        except (EOFError, KeyboardInterrupt):
+            raise typer.Exit(1) from None
+        if not password:
+            raise _fail("--account: no password given")
+    return name, password
 
 
 @app.command()
