@@ -285,7 +285,7 @@ def serve(settings: Settings) -> int:
     try:
         loop = ServerLoop(settings)
     except (sqlite3.Error, RuntimeError) as exc:
-        log.error("cannot open the message history in %s: %s", settings.data_dir, exc)
+        log.error("cannot open the message history or accounts in %s: %s", settings.data_dir, exc)
         return 2
     try:
         bound = loop.listen()
