@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import re
+import sqlite3
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chat import __version__
 from chat.config import LOG_LEVELS, ConfigError, Limits, load_settings
 from chat.protocol import valid_nick
+
+if TYPE_CHECKING:
+    from chat.server.accounts import AccountStore
 
 __all__ = ["app", "main", "nick_from_username"]
 
@@ -147,6 +153,22 @@ def connect(
             "(a keep-alive PING goes out at half of it).",
         ),
     ] = 60.0,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File whose first line is the server password [env: CHAT_SERVER_PASSWORD]; "
+            "on a terminal you are asked when the server wants one.",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="Log in to this account (password from CHAT_ACCOUNT_PASSWORD, or asked); "
+            "needed to use a nick reserved for it.",
+        ),
+    ] = None,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -161,6 +183,8 @@ def connect(
         parse_address(address)  # a typo in the address is a usage error, not a connection failure
     except ValueError as err:
         raise _fail(str(err)) from None
+    server_password = _server_password(password_file)
+    login = _account_login(account) if account is not None else None
     from chat.client.terminal import run
 
     raise typer.Exit(
@@ -171,8 +195,41 @@ def connect(
             channels=channels or [],
             retry=not no_retry,
             ping_timeout=ping_timeout,
+            password=server_password,
+            account=login,
         )
     )
+
+
+def _server_password(path: Path | None) -> str | None:
+    """From ``--password-file`` (first line), else ``CHAT_SERVER_PASSWORD``, else none."""
+    if path is None:
+        return os.environ.get("CHAT_SERVER_PASSWORD") or None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(f"--password-file: cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
+    password = lines[0].strip() if lines else ""
+    if not password:
+        raise _fail(f"--password-file: {path} is empty")
+    return password
+
+
+def _account_login(name: str) -> tuple[str, str]:
+    """(name, password): the password from ``CHAT_ACCOUNT_PASSWORD``, or asked on the terminal."""
+    if not valid_nick(name, len(name)):
+        raise _fail(f'--account: "{name}" is not a valid account name (account names follow the nick rules)')
+    password = os.environ.get("CHAT_ACCOUNT_PASSWORD", "")
+    if not password:
+        if not sys.stdin.isatty():
+            raise _fail("--account: set CHAT_ACCOUNT_PASSWORD, or run on a terminal to be asked for the password")
+        try:
+            password = getpass.getpass(f"password for the account {name}: ")
+        except (EOFError, KeyboardInterrupt):
+            raise typer.Exit(1) from None
+        if not password:
+            raise _fail("--account: no password given")
+    return name, password
 
 
 @app.command()
@@ -209,6 +266,150 @@ def gui(
         raise _fail(f"the desktop client needs Tk ({err}); install python3-tk, or use 'chat connect'") from None
     chosen = nick if nick is not None else (_default_nick() if address else None)
     raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick()))
+
+
+# ------------------------------------------------------------------------------- accounts
+
+user_app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Manage accounts (log-in names, reserved nicks, operators); a running server sees changes at once.",
+)
+app.add_typer(user_app, name="user")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="The server's YAML settings file, to find its data directory.")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="The server's data directory [env: CHAT_DATA_DIR].")
+]
+MIN_PASSWORD = 8
+
+
+def _open_accounts(config: Path | None, data_dir: Path | None) -> AccountStore:
+    """The store of the server that ``chat serve`` with the same options would run."""
+    try:
+        settings = load_settings(config, {"data_dir": data_dir})
+    except ConfigError as err:
+        raise _fail(str(err)) from None
+    from chat.server.accounts import open_accounts
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return open_accounts(settings.data_dir)
+    except (OSError, sqlite3.Error) as err:
+        typer.echo(f"cannot open the accounts in {settings.data_dir}: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _account_name(name: str) -> str:
+    max_len = Limits().nick_length
+    if not valid_nick(name, max_len):
+        raise _fail(
+            f'"{name}" cannot be an account name: names follow the nick rules (up to {max_len} characters, '
+            "a letter or one of []\\`_^{|} first, then letters, digits, those characters or '-')"
+        )
+    return name
+
+
+def _password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return f"the password must have at least {MIN_PASSWORD} characters"
+    if any(ch in password for ch in "\0\r\n"):
+        return "the password cannot contain line breaks or NUL characters"
+    return None
+
+
+def _read_password(from_stdin: bool) -> str:
+    """From stdin's first line (scripts), or typed twice without echo."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Password again: ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("", err=True)
+            raise typer.Exit(1) from None
+        if password != again:
+            typer.echo("the passwords do not match; nothing was changed", err=True)
+            raise typer.Exit(1)
+    problem = _password_problem(password)
+    if problem is not None:
+        typer.echo(f"{problem}; nothing was changed", err=True)
+        raise typer.Exit(1)
+    return password
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin instead of asking.")
+]
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Account name; follows the nick rules.")],
+    oper: Annotated[bool, typer.Option("--oper", help="May become a server operator (OPER).")] = False,
+    password_stdin: PasswordStdin = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an account."""
+    _account_name(name)
+    store = _open_accounts(config, data_dir)
+    if store.exists(name):
+        typer.echo(f'an account named "{name}" already exists (change its password with: chat user passwd)', err=True)
+        raise typer.Exit(1)
+    store.add(name, _read_password(password_stdin), oper=oper)
+    typer.echo(f"added {'operator ' if oper else ''}account {name}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    password_stdin: PasswordStdin = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Change an account's password."""
+    store = _open_accounts(config, data_dir)
+    if not store.exists(name):
+        typer.echo(f'there is no account named "{name}"', err=True)
+        raise typer.Exit(1)
+    store.set_password(name, _read_password(password_stdin))
+    typer.echo(f"changed the password of {name}")
+
+
+@user_app.command("remove")
+def user_remove(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete an account (someone logged in stays connected until they leave)."""
+    from chat.server.accounts import AccountError
+
+    try:
+        _open_accounts(config, data_dir).remove(name)
+    except AccountError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"removed account {name}")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Show every account: name, operator or not, when it was created."""
+    accounts = _open_accounts(config, data_dir).all()
+    if not accounts:
+        typer.echo("no accounts yet (add one with: chat user add NAME)")
+        return
+    width = max(len("name"), *(len(a.name) for a in accounts))
+    typer.echo(f"{'name':<{width}}  oper  created")
+    for account in accounts:
+        created = datetime.fromtimestamp(account.created).strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{account.name:<{width}}  {'yes' if account.oper else 'no ':<4}  {created}")
 
 
 def main() -> None:

@@ -20,10 +20,13 @@ __all__ = [
     "Emote",
     "Help",
     "Join",
+    "Kick",
+    "Kill",
     "ListChannels",
     "Names",
     "Nick",
     "Notice",
+    "Oper",
     "Part",
     "Problem",
     "Query",
@@ -109,6 +112,31 @@ class ListChannels:
 
 
 @dataclass(frozen=True, slots=True)
+class Oper:
+    """Become a server operator with an operator account."""
+
+    name: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    """Disconnect someone from the server (server operators only)."""
+
+    nick: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """Remove people from a channel (its operators, or server operators)."""
+
+    channel: str
+    nicks: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Raw:
     """A protocol line sent as typed (``/raw``), already checked to parse."""
 
@@ -143,6 +171,7 @@ class Problem:
 
 Command = (
     (Say | Emote | Notice | Join | Part | Nick | Names | Topic | Away | Whois | ListChannels | Raw | Query)
+    | (Oper | Kill | Kick)
     | Quit
     | Help
     | Problem
@@ -295,6 +324,36 @@ def _query(args: str, target: str | None) -> Command:
     return Query(who)
 
 
+def _oper(args: str, target: str | None) -> Command:
+    name, password = _split(args)
+    return Oper(_need(name), _need(password))
+
+
+def _kill(args: str, target: str | None) -> Command:
+    nick, reason = _split(args)
+    return Kill(_need(nick), reason)
+
+
+def _kick(args: str, target: str | None) -> Command:
+    """``/kick [#channel] nick[,nick] [reason]``: the current channel unless one is named."""
+    first, rest = _split(args)
+    if first and is_channel(first):
+        channel = first
+        first, rest = _split(rest)
+    elif target and is_channel(target):
+        channel = target
+    else:
+        raise _Usage
+    nicks = tuple(n for n in first.split(",") if n)
+    return Kick(channel, _need_tuple(nicks), rest)
+
+
+def _need_tuple(items: tuple[str, ...]) -> tuple[str, ...]:
+    if not items:
+        raise _Usage
+    return items
+
+
 def _quit(args: str, target: str | None) -> Command:
     return Quit(args.strip())
 
@@ -316,6 +375,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("away", "[message]", "mark yourself away with a message; without one, you are back", _away),
     Spec("whois", "<nick>", "who someone is and where they are", _whois),
     Spec("list", "[#channel,...]", "list the channels on the server", _list),
+    Spec("kick", "[#channel] <nick>[,nick] [reason]", "remove someone from a channel (channel operators)", _kick),
+    Spec("oper", "<account> <password>", "become a server operator with an operator account", _oper),
+    Spec("kill", "<nick> [reason]", "disconnect someone from the server (server operators)", _kill),
     Spec("raw", "<IRC line>", "send a protocol line as typed (for testing)", _raw, ("quote",)),
     Spec("help", "[command]", "this help, or the help of one command", _help),
     Spec("quit", "[reason]", "leave the chat", _quit, ("exit",)),

@@ -98,7 +98,11 @@ class Connection:
         username: str | None = None,
         caps: Iterable[str] = WANTED_CAPS,
         events: queue.Queue[ev.Event] | None = None,
+        password: str | None = None,
+        account: tuple[str, str] | None = None,
     ) -> None:
+        """``password`` is the server password (PASS); ``account`` is (name, password) to log in
+        with SASL on every connection. Neither is ever logged."""
         self.host = host
         self.port = port
         self.address = format_address(host, port)
@@ -112,6 +116,9 @@ class Connection:
         self.realname = realname
         self.username = username or "chat"
         self.wanted_caps = tuple(caps)  # fewer only to talk to odd servers, or to test without echo
+        self._password = password
+        self._account = account
+        self._refused = False  # the server will not have us (bad password, failed login, KILL): no retry
         self._lock = threading.Lock()
         self._wanted_nick = nick
         self._wanted: dict[str, str] = {casefold(c): c for c in channels}
@@ -310,7 +317,7 @@ class Connection:
                 quitting = self._quit_reason is not None or self._closing
             self._publish(channels=(), reason=reason)
             self._emit(ev.Disconnected(reason))
-            if quitting or not self.reconnect:
+            if quitting or not self.reconnect or self._refused:
                 return reason
             if registered:  # the link was up: this is the first attempt of a new outage
                 attempt, failures = 1, 1
@@ -369,6 +376,8 @@ class _Link:
             join=join,
             caps=conn.wanted_caps,
             token=conn._token,
+            password=conn._password,
+            account=conn._account,
         )
         conn._outbox.rewind()
         self.reader = LineReader(max_body=_READ_LIMIT, max_tags=_READ_LIMIT)
@@ -592,6 +601,11 @@ class _Link:
         if rejected is not None:
             reason = next((e.text for e in step.events if isinstance(e, ev.Error)), "refused by the server")
             conn._emit(ev.Rejected(rejected.cid, rejected.target, reason))
+        if self.session.refused is not None:
+            # Reconnecting with the same password would only be refused again (and count as
+            # more failed attempts), so this link ends and no other follows.
+            conn._refused = True
+            raise _LinkEnded(self.session.refused.reason)
 
     def apply(self, step: Step) -> None:
         """What the catch-up asks for: requests to send, messages and a summary to show."""

@@ -58,6 +58,7 @@ def carry_out(command: cmd.Command, conn: Connection, ui: Surface) -> Leave | No
                 ui.problem(error)
     return None
 
+
 #: Commands that go to the server; the others (help, problems, /query, /quit) are the UI's job.
 NetworkCommand = (
     cmd.Say
@@ -72,6 +73,9 @@ NetworkCommand = (
     | cmd.Whois
     | cmd.ListChannels
     | cmd.Raw
+    | cmd.Oper
+    | cmd.Kill
+    | cmd.Kick
 )
 
 
@@ -111,3 +115,9 @@ def _perform(command: NetworkCommand, conn: Connection) -> None:
             conn.send_raw(Message("LIST", [pattern] if pattern else []))
         case cmd.Raw(line):
             conn.send_raw(line)
+        case cmd.Oper(name, password):
+            conn.send_raw(Message("OPER", [name, password]))
+        case cmd.Kill(nick, reason):
+            conn.send_raw(Message("KILL", [nick, reason] if reason else [nick]))
+        case cmd.Kick(channel, nicks, reason):
+            conn.send_raw(Message("KICK", [channel, ",".join(nicks), *([reason] if reason else [])]))

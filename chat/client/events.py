@@ -23,6 +23,7 @@ __all__ = [
     "Event",
     "Info",
     "Joined",
+    "Kicked",
     "Message",
     "Names",
     "NickChanged",
@@ -30,6 +31,7 @@ __all__ = [
     "Queued",
     "Quit",
     "Reconnecting",
+    "Refused",
     "Rejected",
     "Topic",
 ]
@@ -174,6 +176,14 @@ class Parted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Kicked(Parted):
+    """``by`` removed ``nick`` from a channel (KICK). A kind of :class:`Parted`, so everything that
+    tracks membership treats it alike: a room we were kicked from is not re-joined on reconnect."""
+
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Quit(Event):
     """Someone left the chat; ``channels`` are the rooms we shared with them."""
 
@@ -211,6 +221,16 @@ class Error(Event):
     """Something did not work, said in plain words (``no such nick or channel: bob``)."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused(Event):
+    """The server will not have us, and trying again unchanged would not help, so the connection
+    stops instead of reconnecting. ``cause``: ``"password"`` (server password missing or wrong),
+    ``"account"`` (account login failed) or ``"killed"`` (an operator removed us)."""
+
+    reason: str
+    cause: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -390,6 +390,26 @@ class ChatModel:
             self._add(key, Line("event", f"{event.nick} left{why}"), count=False)
         self._members_changed(key)
 
+    def _on_Kicked(self, event: ev.Kicked) -> None:
+        key = casefold(event.channel)
+        conv = self.conversations.get(key)
+        if conv is None:
+            return
+        why = f": {event.reason}" if event.reason else ""
+        if event.own:
+            conv.joined, conv.left = False, True
+            conv.members.clear()
+            self._add(key, Line("error", f"you were removed from {event.channel} by {event.by}{why}"))
+        else:
+            self._drop_member(conv, event.nick)
+            self._add(key, Line("event", f"{event.by} removed {event.nick}{why}"), count=False)
+        self._members_changed(key)
+
+    def _on_Refused(self, event: ev.Refused) -> None:
+        self.reason = event.reason
+        self._add(SERVER, Line("error", event.reason))
+        self._changes.status = True
+
     def _on_Quit(self, event: ev.Quit) -> None:
         why = f" ({event.reason})" if event.reason else ""
         for channel in event.channels:

@@ -79,6 +79,11 @@ def _describe(event: ev.Event) -> str | None:
             return f"you are now known as {new}" if own else f"{old} is now known as {new}"
         case ev.Joined(channel, nick, own):
             return f"you joined {channel}" if own else f"{nick} joined {channel}"
+        case ev.Kicked(channel, nick, reason, own, by):
+            why = f": {reason}" if reason else ""
+            if own:
+                return f"you were removed from {channel} by {by}{why}"
+            return f"{by} removed {nick} from {channel}{why}"
         case ev.Parted(channel, nick, reason, own):
             who = "you" if own else nick
             return f"{who} left {channel}" + (f" ({reason})" if reason else "")
@@ -102,6 +107,8 @@ def _describe(event: ev.Event) -> str | None:
             return text
         case ev.Error(text):
             return f"error: {text}"
+        case ev.Refused(reason):
+            return reason
     return None
 
 

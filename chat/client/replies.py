@@ -41,7 +41,10 @@ _ERRORS: dict[str, _Words] = {
     rpl.ERR_NOTREGISTERED: lambda a: "the server has not finished letting you in yet",
     rpl.ERR_NEEDMOREPARAMS: lambda a: f"the server needs more parameters for {_arg(a, 0)}",
     rpl.ERR_ALREADYREGISTERED: lambda a: "you are already registered",
-    rpl.ERR_PASSWDMISMATCH: lambda a: "the server password is wrong",
+    rpl.ERR_PASSWDMISMATCH: lambda a: "wrong password",
+    rpl.ERR_NOPRIVILEGES: lambda a: "only server operators can do that (see /oper)",
+    rpl.ERR_NOOPERHOST: lambda a: f"cannot become an operator: {_arg(a, 0)}",
+    rpl.ERR_SASLALREADY: lambda a: "you are already logged in",
     rpl.ERR_UNKNOWNMODE: lambda a: f"the server does not know the mode {_arg(a, 0)}",
     rpl.ERR_CHANOPRIVSNEEDED: lambda a: f"you need to be an operator of {_arg(a, 0)} to do that",
     rpl.ERR_UMODEUNKNOWNFLAG: lambda a: "the server does not know that user mode",
@@ -65,6 +68,9 @@ _INFO: dict[str, _Words] = {
     rpl.RPL_WHOREPLY: lambda a: (
         f"{_arg(a, 0)}: {_arg(a, 4)} ({_arg(a, 1)}@{_arg(a, 2)})" + (" [away]" if _arg(a, 5).startswith("G") else "")
     ),
+    rpl.RPL_WHOISACCOUNT: lambda a: f"{_arg(a, 0)} is logged in as {_arg(a, 1)}",
+    rpl.RPL_WHOISOPERATOR: lambda a: f"{_arg(a, 0)} is a server operator",
+    rpl.RPL_YOUREOPER: lambda a: "you are now a server operator",
     "351": lambda a: f"server version: {_arg(a, 0)} on {_arg(a, 1)}",
     "303": lambda a: f"online: {_arg(a, 0, 'nobody of those')}",
     "302": lambda a: f"user hosts: {_arg(a, 0, '(none)')}",

@@ -8,6 +8,7 @@ Keeping it free of I/O means every rule here is tested with plain data.
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import re
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 WANTED_CAPS = ("batch", "chat/session", "draft/chathistory", "echo-message", "message-tags", "server-time")
 _NICK_CHARS = re.compile(r"[^A-Za-z0-9\[\]\\`_^{|}-]")
 _DEFAULT_NICKLEN = 30
+#: SASL payloads travel in chunks of at most this many base64 characters.
+SASL_CHUNK = 400
+_SASL_FAILURES = frozenset({rpl.ERR_SASLFAIL, rpl.ERR_SASLTOOLONG, rpl.ERR_SASLABORTED})
 
 
 @dataclass(slots=True)
@@ -84,8 +88,14 @@ class Session:
         join: Iterable[str] = (),
         caps: Iterable[str] = WANTED_CAPS,
         token: str | None = None,
+        password: str | None = None,
+        account: tuple[str, str] | None = None,
     ) -> None:
         self.token = token  # from the server at our last registration: proves we are the same session
+        self.password = password  # the server password (PASS), if the server needs one
+        self.account = account  # (name, password) to log in with SASL PLAIN during CAP negotiation
+        self.logged_in: str | None = None  # the account the server confirmed (900)
+        self.refused: ev.Refused | None = None  # set when the server will not have us: stop, do not retry
         self.wanted_nick = nick
         self.wanted_caps = tuple(caps)
         self.nick = nick
@@ -112,7 +122,9 @@ class Session:
         """The opening lines: CAP negotiation keeps the server from registering us too early.
         A session token goes before NICK, so that the server lets us replace our own ghost."""
         claim = [Message("SESSION", [self.token])] if self.token else []
+        password = [Message("PASS", [self.password])] if self.password else []
         return [
+            *password,
             Message("CAP", ["LS", "302"]),
             *claim,
             Message("NICK", [self.nick]),
@@ -147,9 +159,12 @@ class Session:
         elif command == "PART":
             self._part(msg.param(0), msg.nick or "", msg.param(1), step)
         elif command == "KICK":
-            by = msg.nick or "the server"
-            reason = f"kicked by {by}" + (f": {msg.param(2)}" if msg.param(2) else "")
-            self._part(msg.param(0), msg.param(1), reason, step)
+            self._kick(msg, step)
+        elif command == "KILL" and self.is_me(msg.param(0)):
+            by = msg.nick or "an operator"
+            self._refuse(step, f"you were removed from the chat by {by}: {msg.param(1)}", "killed")
+        elif command == "AUTHENTICATE" and msg.param(0) == "+" and self.account is not None:
+            self._send_login(step)
         elif command == "QUIT":
             self._quit(msg, step)
         elif command == "NICK":
@@ -182,6 +197,12 @@ class Session:
             if more:
                 return
             wanted = [cap for cap in self.wanted_caps if cap in self._offered]
+            if self.account is not None:
+                if "sasl" not in self._offered:
+                    reason = "this server does not offer account login (SASL); connect without --account"
+                    self._refuse(step, reason, "account")
+                    return
+                wanted.append("sasl")
             if wanted:
                 step.send.append(Message("CAP", ["REQ", " ".join(wanted)]))
             else:
@@ -190,12 +211,48 @@ class Session:
             acked = {c for c in msg.param(2).split() if not c.startswith("-")}
             removed = {c[1:] for c in msg.param(2).split() if c.startswith("-")}
             self.caps = frozenset((self.caps | acked) - removed)
-            if not self._cap_done:
+            if self._cap_done:
+                return
+            if self.account is not None and "sasl" in acked:
+                step.send.append(Message("AUTHENTICATE", ["PLAIN"]))  # CAP END waits for the outcome
+            else:
                 self._end_cap(step)
         elif sub == "NAK" and not self._cap_done:
+            if self.account is not None:
+                self._refuse(step, "the server refused account login (SASL)", "account")
+                return
             self._end_cap(step)
         elif sub == "DEL":
             self.caps = frozenset(self.caps - set(msg.param(2).split()))
+
+    def _send_login(self, step: Step) -> None:
+        """The SASL PLAIN payload, in 400-byte chunks; ``+`` ends one that filled its last chunk."""
+        assert self.account is not None
+        name, password = self.account
+        encoded = base64.b64encode(f"{name}\0{name}\0{password}".encode()).decode()
+        chunks = [encoded[i : i + SASL_CHUNK] for i in range(0, len(encoded), SASL_CHUNK)]
+        if len(chunks[-1]) == SASL_CHUNK:
+            chunks.append("+")
+        step.send.extend(Message("AUTHENTICATE", [chunk]) for chunk in chunks)
+
+    def _login_numeric(self, msg: Message, step: Step) -> None:
+        code = msg.command
+        name = self.account[0] if self.account else "?"
+        if code == rpl.RPL_LOGGEDIN:
+            self.logged_in = msg.param(2) or name
+            step.events.append(ev.Info(f"logged in as {self.logged_in}"))
+        elif code == rpl.RPL_SASLSUCCESS:
+            if not self._cap_done:
+                self._end_cap(step)
+        elif self.account is not None and not self.registered:  # 904, 905, 906 while logging in
+            text = msg.params[-1] if len(msg.params) > 1 else ""
+            detail = text.split(": ", 1)[1] if text.startswith("SASL authentication failed: ") else ""
+            why = detail or ("wrong account name or password" if code == rpl.ERR_SASLFAIL else text or code)
+            self._refuse(step, f"could not log in as {name}: {why}", "account")
+
+    def _refuse(self, step: Step, reason: str, cause: str) -> None:
+        self.refused = ev.Refused(reason, cause)
+        step.events.append(self.refused)
 
     def _end_cap(self, step: Step) -> None:
         self._cap_done = True
@@ -216,6 +273,13 @@ class Session:
                 self.isupport[key.upper()] = value
         elif code in (rpl.ERR_NICKNAMEINUSE, rpl.ERR_ERRONEUSNICKNAME) and not self.registered:
             self._nick_refused(msg, step)
+        elif code in (rpl.RPL_LOGGEDIN, rpl.RPL_SASLSUCCESS) or code in _SASL_FAILURES:
+            self._login_numeric(msg, step)
+        elif code == rpl.ERR_PASSWDMISMATCH and not self.registered:
+            why = "the server password is wrong" if self.password else "this server needs a password"
+            self._refuse(step, why, "password")
+        elif code == rpl.ERR_PASSWDMISMATCH:
+            step.events.append(ev.Error("wrong operator name or password"))
         elif code == rpl.RPL_TOPIC:
             step.events.append(ev.Topic(msg.param(1), msg.param(2)))
         elif code == rpl.RPL_NAMREPLY:
@@ -254,7 +318,10 @@ class Session:
         else:
             self._fallbacks += 1
             new = fallback_nick(self.wanted_nick, self._fallbacks, self.nick_length)
-            why = f'the nick "{refused}" is taken'
+            if "reserved" in msg.params[-1]:
+                why = f'the nick "{refused}" belongs to a registered user (log in with --account to use it)'
+            else:
+                why = f'the nick "{refused}" is taken'
         self.nick = new
         step.events.append(ev.Info(f'{why}; trying "{new}" instead'))
         step.send.append(Message("NICK", [new]))
@@ -282,6 +349,18 @@ class Session:
         else:
             self.members.get(key, {}).pop(casefold(nick), None)
         step.events.append(ev.Parted(channel, nick, reason, own))
+
+    def _kick(self, msg: Message, step: Step) -> None:
+        channel, nick, by = msg.param(0), msg.param(1), msg.nick or "the server"
+        key = casefold(channel)
+        own = self.is_me(nick)
+        if own:
+            self.channels.pop(key, None)
+            self.members.pop(key, None)
+        else:
+            self.members.get(key, {}).pop(casefold(nick), None)
+        reason = msg.param(2)
+        step.events.append(ev.Kicked(channel, nick, "" if reason == by else reason, own, by))
 
     def _quit(self, msg: Message, step: Step) -> None:
         nick = msg.nick or ""

@@ -9,6 +9,7 @@ and at the end of input we wait until the server confirmed what was said before 
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import math
@@ -58,8 +59,13 @@ def run(
     channels: Sequence[str] = (),
     retry: bool = True,
     ping_timeout: float = 60.0,
+    password: str | None = None,
+    account: tuple[str, str] | None = None,
 ) -> int:
-    """Chat until the user quits (or stdin ends); the return value is the exit code."""
+    """Chat until the user quits (or stdin ends); the return value is the exit code.
+
+    ``password`` is the server password; on a terminal a refused one is asked for again.
+    ``account`` is (name, password) for logging in; a failed login ends the program."""
     try:
         host, port = parse_address(address)
     except ValueError as err:
@@ -72,13 +78,37 @@ def run(
         if not valid_channel(channel, len(channel)):
             return _usage_error(f'"{name}" is not a valid channel name')
         wanted.append(channel)
-    conn = Connection(
-        host, port, nick, channels=wanted, reconnect=retry, ping_interval=ping_timeout / 2, ping_timeout=ping_timeout
-    )
+
+    def connection(server_password: str | None) -> Connection:
+        return Connection(
+            host,
+            port,
+            nick,
+            channels=wanted,
+            reconnect=retry,
+            ping_interval=ping_timeout / 2,
+            ping_timeout=ping_timeout,
+            password=server_password,
+            account=account,
+        )
+
+    conn = connection(password)
     tracker = _Tracker(conn, wanted[0] if wanted else None)
     if json_mode or not sys.stdin.isatty():
         return _Script(conn, tracker, json_mode).run()
-    return _Interactive(conn, tracker).run()
+    while True:
+        code = _Interactive(conn, tracker).run()
+        if tracker.refused != "password":
+            return code
+        # The server wants a (different) password: ask, as a browser asks for a login.
+        try:
+            password = getpass.getpass(f"password for the server {conn.address} (Enter to give up): ")
+        except (EOFError, KeyboardInterrupt):
+            return code
+        if not password:
+            return code
+        conn = connection(password)
+        tracker = _Tracker(conn, wanted[0] if wanted else None)
 
 
 def _usage_error(text: str) -> int:
@@ -102,6 +132,7 @@ class _Tracker:
         self.last_failure = ""
         self.ever_connected = False
         self.rejected = 0
+        self.refused = ""  # the cause of an ev.Refused: "password", "account" or "killed"
 
     def update(self, event: ev.Event) -> None:
         match event:
@@ -119,6 +150,8 @@ class _Tracker:
                 self.last_failure = reason
             case ev.Rejected():
                 self.rejected += 1
+            case ev.Refused(_, cause):
+                self.refused = cause
             case ev.Closed():
                 self.closed.set()
                 self.connected.set()  # wake anyone waiting to get in: it will not happen
@@ -255,6 +288,8 @@ class _Interactive:
             if event.reason == self.last_reason:
                 return None
             self.last_reason = event.reason
+        elif isinstance(event, ev.Refused):
+            self.last_reason = event.reason  # the Disconnected that follows says the same
         elif isinstance(event, ev.Connected):
             self.last_reason = ""
         if isinstance(event, ev.Message):
@@ -264,7 +299,7 @@ class _Interactive:
         text = describe(event)
         if text is None:
             return None
-        if isinstance(event, ev.Error | ev.Disconnected):
+        if isinstance(event, ev.Error | ev.Disconnected | ev.Refused):
             return f"{_RED}{text}{_RESET}"
         return f"{_DIM}{text}{_RESET}"
 

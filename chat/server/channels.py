@@ -218,6 +218,11 @@ def user_mode(core: ServerCore, client: Client, msg: Message) -> None:
             if ("i" in client.modes) != adding:
                 client.modes.symmetric_difference_update({"i"})
                 changed += ("+" if adding else "-") + "i"
+        elif letter == "o":
+            if not adding and "o" in client.modes:  # giving up operator rights; +o needs OPER
+                client.modes.discard("o")
+                client.oper = None
+                changed += "-o"
         else:
             core.reply(client, rpl.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if changed:

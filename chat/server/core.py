@@ -18,6 +18,7 @@ from chat.config import Settings
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
+from chat.server.accounts import AccountStore
 from chat.server.history import HistoryStore, MemoryHistory, SqliteHistory
 from chat.server.registry import COMMANDS
 from chat.server.state import Channel, Client
@@ -36,6 +37,7 @@ SUPPORTED_CAPS = (
     "echo-message",
     "labeled-response",
     "message-tags",
+    "sasl",
     "server-time",
 )
 #: How often (in ticks, about seconds) old history is pruned.
@@ -53,7 +55,11 @@ def format_server_time(ts: float) -> str:
 
 class ServerCore:
     def __init__(
-        self, settings: Settings, clock: Callable[[], float] = time.time, history: HistoryStore | None = None
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        history: HistoryStore | None = None,
+        accounts: AccountStore | None = None,
     ) -> None:
         self.settings = settings
         self.limits = settings.limits
@@ -70,6 +76,7 @@ class ServerCore:
         self.per_host: dict[str, int] = {}  # connections per address, for limits.max_clients_per_ip
         self.max_seen_clients = 0
         self.history: HistoryStore = history if history is not None else MemoryHistory()
+        self.accounts = accounts if accounts is not None else AccountStore.in_memory()
         self._msgid_prefix = os.urandom(6).hex()
         self._msgid_counter = 0
         self._batch_counter = 0
@@ -429,10 +436,13 @@ def open_history(settings: Settings) -> HistoryStore:
 
 
 def build_core(
-    settings: Settings, clock: Callable[[], float] = time.time, history: HistoryStore | None = None
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+    history: HistoryStore | None = None,
+    accounts: AccountStore | None = None,
 ) -> ServerCore:
     """A core with every command module registered."""
     # Importing the handler modules fills the COMMANDS table.
-    from chat.server import channels, chathistory, messaging, queries, registration  # noqa: F401
+    from chat.server import channels, chathistory, messaging, moderation, queries, registration, sasl  # noqa: F401
 
-    return ServerCore(settings, clock, history)
+    return ServerCore(settings, clock, history, accounts)

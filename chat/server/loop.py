@@ -18,6 +18,7 @@ import time
 from types import FrameType
 
 from chat.config import Settings
+from chat.server.accounts import open_accounts
 from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
 from chat.server.state import Client
@@ -52,7 +53,9 @@ _WAKER = object()
 class ServerLoop:
     def __init__(self, settings: Settings, core: ServerCore | None = None) -> None:
         self.settings = settings
-        self.core = core or build_core(settings, history=open_history(settings))
+        self.core = core or build_core(
+            settings, history=open_history(settings), accounts=open_accounts(settings.data_dir)
+        )
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.conns: dict[int, _Conn] = {}
@@ -238,6 +241,7 @@ class ServerLoop:
         for conn in list(self.conns.values()):
             self._close(conn, reason)
         self.core.history.close()
+        self.core.accounts.close()
         self.selector.close()
         self._waker_r.close()
         self._waker_w.close()
@@ -288,7 +292,7 @@ def serve(settings: Settings) -> int:
     try:
         loop = ServerLoop(settings)
     except (sqlite3.Error, RuntimeError) as exc:
-        log.error("cannot open the message history in %s: %s", settings.data_dir, exc)
+        log.error("cannot open the message history or accounts in %s: %s", settings.data_dir, exc)
         return 2
     try:
         bound = loop.listen()

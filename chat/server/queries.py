@@ -115,6 +115,10 @@ def whois(core: ServerCore, client: Client, msg: Message) -> None:
     core.reply(client, rpl.RPL_WHOISSERVER, target.nick, core.name, core.settings.network)
     if target.away is not None:
         core.reply(client, rpl.RPL_AWAY, target.nick, target.away)
+    if "o" in target.modes:
+        core.reply(client, rpl.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
+    if target.account is not None:
+        core.reply(client, rpl.RPL_WHOISACCOUNT, target.nick, target.account, "is logged in as")
     now = core.clock()
     core.reply(
         client,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from chat.protocol import Message, casefold, valid_nick
 from chat.protocol import numerics as rpl
+from chat.server import auth
 from chat.server.channels import join_channel
 from chat.server.core import SUPPORTED_CAPS, ServerCore
 from chat.server.queries import send_lusers, send_motd
@@ -19,7 +20,7 @@ from chat.server.state import Client
 log = logging.getLogger(__name__)
 
 CHANNEL_MODES = "nt"
-USER_MODES = "i"
+USER_MODES = "io"
 
 
 def isupport_tokens(core: ServerCore) -> list[str]:
@@ -54,7 +55,8 @@ def cap(core: ServerCore, client: Client, msg: Message) -> None:
         version = msg.param(1)
         if version.isdigit():
             client.cap_version = max(client.cap_version, int(version))
-        _cap_reply(core, client, "LS", " ".join(SUPPORTED_CAPS))
+        offered = (_advertised(cap) if client.cap_version >= 302 else cap for cap in SUPPORTED_CAPS)
+        _cap_reply(core, client, "LS", " ".join(offered))
     elif sub == "LIST":
         _cap_reply(core, client, "LIST", " ".join(sorted(client.caps)))
     elif sub == "REQ":
@@ -71,10 +73,19 @@ def cap(core: ServerCore, client: Client, msg: Message) -> None:
             _cap_reply(core, client, "NAK", msg.param(1))
     elif sub == "END":
         if not client.registered:
+            if client.sasl_mechanism is not None:  # IRCv3: ending CAP aborts an unfinished login
+                client.sasl_mechanism = None
+                client.sasl_buffer.clear()
+                core.reply(client, rpl.ERR_SASLABORTED, "SASL authentication aborted")
             client.cap_negotiating = False
             _try_register(core, client)
     else:
         core.reply(client, rpl.ERR_INVALIDCAPCMD, sub, "Invalid CAP command")
+
+
+def _advertised(cap: str) -> str:
+    """CAP LS 302 carries values: ``sasl=PLAIN`` tells clients which mechanism to use."""
+    return "sasl=PLAIN" if cap == "sasl" else cap
 
 
 def _cap_reply(core: ServerCore, client: Client, sub: str, text: str) -> None:
@@ -86,9 +97,13 @@ def _cap_reply(core: ServerCore, client: Client, sub: str, text: str) -> None:
 
 @command("PASS", needs_registration=False)
 def pass_(core: ServerCore, client: Client, msg: Message) -> None:
+    """``PASS <password>`` before registering; checked when registration completes, so that the
+    answer does not tell a guesser which of several lines was wrong. Never logged."""
     if client.registered:
         core.reply(client, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
-    # No server password yet: accepted and ignored, as clients send one when configured to.
+        return
+    if core.settings.auth.password:
+        client.password_ok = auth.server_password_ok(core, msg.param(0))
 
 
 @command("NICK", needs_registration=False)
@@ -99,6 +114,9 @@ def nick(core: ServerCore, client: Client, msg: Message) -> None:
         return
     if not valid_nick(new, core.limits.nick_length):
         core.reply(client, rpl.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        return
+    if client.registered and auth.nick_reserved_for_other(core, client, new):
+        core.reply(client, rpl.ERR_NICKNAMEINUSE, new, auth.RESERVED_TEXT)
         return
     folded = casefold(new)
     holder = core.nicks.get(folded)
@@ -157,6 +175,21 @@ def session(core: ServerCore, client: Client, msg: Message) -> None:
 
 def _try_register(core: ServerCore, client: Client) -> None:
     if client.registered or client.cap_negotiating or client.nick == "*" or not client.user:
+        return
+    if core.settings.auth.password and not client.password_ok:
+        log.info("connection %d from %s: refused, wrong or missing server password", client.id, client.host)
+        core.reply(client, rpl.ERR_PASSWDMISMATCH, "Password incorrect")
+        core.disconnect(client, "Bad password")
+        return
+    if auth.nick_reserved_for_other(core, client, client.nick):
+        # Checked here, not at NICK: SASL (during CAP) usually comes after NICK. The nick is let
+        # go so that its owner can take it while this client picks another.
+        refused = client.nick
+        if core.nicks.get(casefold(refused)) is client:
+            del core.nicks[casefold(refused)]
+        client.nick = "*"
+        client.refresh_prefix()
+        core.reply(client, rpl.ERR_NICKNAMEINUSE, refused, auth.RESERVED_TEXT)
         return
     client.registered = True
     core.nicks[casefold(client.nick)] = client

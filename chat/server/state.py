@@ -39,6 +39,11 @@ class Client:
     closing: bool = False
     secure: bool = False  # arrived over the TLS listener (SASL PLAIN and WHOIS need to know)
     account: str | None = None  # logged in (SASL) as this account
+    password_ok: bool = False  # sent the right server password (PASS); only asked when one is set
+    sasl_mechanism: str | None = None  # an AUTHENTICATE exchange is under way
+    sasl_buffer: bytearray = field(default_factory=bytearray)  # base64 chunks received so far
+    auth_failures: int = 0  # wrong passwords (SASL, OPER) on this connection
+    oper: str | None = None  # the operator account this client used with OPER (user mode +o)
     out: bytearray = field(default_factory=bytearray)
     # Flood control (see ServerCore.receive): a token bucket, and the lines held back while it is
     # empty ("fake lag"); their byte count is what "Excess Flood" is measured against.

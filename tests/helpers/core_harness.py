@@ -7,6 +7,7 @@ from typing import Any
 
 from chat.config import Limits, Settings
 from chat.protocol import Message, parse
+from chat.server.accounts import AccountStore
 from chat.server.core import ServerCore, build_core
 from chat.server.state import Client
 
@@ -53,15 +54,18 @@ UNLIMITED = {"flood_burst": 1_000_000, "max_clients_per_ip": 1_000_000}
 
 
 class Harness:
-    def __init__(self, *, limits: dict[str, Any] | None = None, **settings: Any) -> None:
+    def __init__(
+        self, *, limits: dict[str, Any] | None = None, accounts: AccountStore | None = None, **settings: Any
+    ) -> None:
         self.now = 1_800_000_000.0
         lim = dataclasses.replace(Limits(), **{**UNLIMITED, **(limits or {})})
-        self.core = build_core(Settings(limits=lim, **settings), clock=lambda: self.now)
+        self.core = build_core(Settings(limits=lim, **settings), clock=lambda: self.now, accounts=accounts)
         self._ids = 0
 
-    def connect(self, host: str = "192.168.1.10") -> FakeClient:
+    def connect(self, host: str = "192.168.1.10", *, secure: bool = False) -> FakeClient:
+        """A new connection; ``secure`` = it came in over TLS."""
         self._ids += 1
-        return FakeClient(self, self.core.connect(self._ids, host))
+        return FakeClient(self, self.core.connect(self._ids, host, secure=secure))
 
     def user(self, nick: str, caps: str = "") -> FakeClient:
         return self.connect().register(nick, caps)

@@ -69,6 +69,12 @@ def test_lone_slash_is_a_problem() -> None:
         ("/exit gone home", cmd.Quit("gone home")),
         ("/query bob", cmd.Query("bob")),
         ("/raw PRIVMSG #x :hi", cmd.Raw("PRIVMSG #x :hi")),
+        ("/oper boss pass word", cmd.Oper("boss", "pass word")),
+        ("/kill spammer stop flooding", cmd.Kill("spammer", "stop flooding")),
+        ("/kill spammer", cmd.Kill("spammer", "")),
+        ("/kick bob", cmd.Kick("#lobby", ("bob",), "")),
+        ("/kick bob,carol be nice", cmd.Kick("#lobby", ("bob", "carol"), "be nice")),
+        ("/kick #dev bob off topic", cmd.Kick("#dev", ("bob",), "off topic")),
     ],
 )
 def test_commands(line: str, expected: cmd.Command) -> None:
@@ -90,6 +96,10 @@ def test_names_in_a_private_conversation_lists_all_channels() -> None:
         ("/whois", "usage: /whois <nick>"),
         ("/me", "usage: /me <text>"),
         ("/raw", "usage: /raw"),
+        ("/oper boss", "usage: /oper <account> <password>"),
+        ("/kill", "usage: /kill <nick> [reason]"),
+        ("/kick", "usage: /kick [#channel] <nick>[,nick] [reason]"),
+        ("/kick #dev", "usage: /kick"),
     ],
 )
 def test_missing_arguments_give_usage(line: str, usage: str) -> None:
@@ -149,3 +159,7 @@ def test_every_alias_resolves_to_its_command() -> None:
     for spec in cmd.COMMANDS:
         for alias in spec.aliases:
             assert type(parse_input(f"/{alias} x y", "#lobby")) is type(parse_input(f"/{spec.name} x y", "#lobby"))
+
+
+def test_kick_outside_a_channel_needs_a_channel() -> None:
+    assert isinstance(parse_input("/kick bob", "alice"), cmd.Problem)

@@ -237,3 +237,23 @@ def test_the_catch_up_note_leaves_the_status_bar_after_a_while() -> None:
     assert model.status_text().startswith("Reconnected — caught up on 2 missed messages")
     clock.now += gui_model.CAUGHT_UP_NOTICE + 1
     assert model.status_text() == "Connected to 10.0.0.5:6667 as alice"
+
+
+def test_kicks_are_shown_and_a_kicked_room_counts_as_left() -> None:
+    model = in_lobby()
+    model.apply(ev.Names("#lobby", ("@op", "alice", "bob")))
+    model.apply(ev.Kicked("#lobby", "bob", "spam", False, "op"))
+    assert texts(model)[-1] == "op removed bob: spam"
+    assert "bob" not in model.member_rows()
+    model.apply(ev.Kicked("#lobby", "alice", "", True, "op"))
+    assert texts(model)[-1] == "you were removed from #lobby by op"
+    conn = FakeConnection()
+    model.submit("let me back", conn)
+    assert conn.said == []
+
+
+def test_a_refusal_is_shown_on_the_server_tab() -> None:
+    model = in_lobby()
+    model.apply(ev.Refused("could not log in as alice: wrong account name or password", "account"))
+    assert model.conversation(SERVER).lines[-1].text == "could not log in as alice: wrong account name or password"
+    assert model.reason.startswith("could not log in")

@@ -156,7 +156,7 @@ def test_own_part_and_kick_forget_the_channel() -> None:
     assert session.channels == {}
     feed(session, ":alice!~a@h JOIN #dev")
     step = feed(session, ":op!~o@h KICK #dev alice :behave")
-    assert step.events == [ev.Parted("#dev", "alice", "kicked by op: behave", True)]
+    assert step.events == [ev.Kicked("#dev", "alice", "behave", True, "op")]
     assert session.channels == {}
 
 

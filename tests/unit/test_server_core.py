@@ -55,7 +55,7 @@ def test_cap_negotiation_holds_registration_until_end() -> None:
     c.send("CAP REQ :echo-message server-time")
     ack = c.take()[0]
     assert ack.params[1:] == ["ACK", "echo-message server-time"]
-    c.send("CAP REQ :echo-message sasl")
+    c.send("CAP REQ :echo-message away-notify")
     assert c.take()[0].params[1] == "NAK"  # all or nothing
     c.send("CAP LIST")
     assert set(c.take()[0].params[2].split()) == {"echo-message", "server-time"}

@@ -1,0 +1,361 @@
+"""Server password, SASL PLAIN, reserved nicks, OPER, KILL and KICK, with plain data."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+
+from chat.config import Auth, Tls
+from chat.protocol import Message
+from chat.server.accounts import AccountStore, ScryptParams
+from tests.helpers.core_harness import FakeClient, Harness
+
+FAST = ScryptParams(n=2**10)  # the hash format is the same; the tests only run faster
+
+
+def numerics(msgs: list[Message]) -> list[str]:
+    return [m.command for m in msgs if m.command.isdigit()]
+
+
+def store(*accounts: tuple[str, str, bool]) -> AccountStore:
+    accs = AccountStore.in_memory(params=FAST)
+    for name, password, is_oper in accounts:
+        accs.add(name, password, oper=is_oper)
+    return accs
+
+
+def plain(authcid: str, password: str, authzid: str = "") -> str:
+    return base64.b64encode(f"{authzid}\0{authcid}\0{password}".encode()).decode()
+
+
+def sasl_login(client: FakeClient, name: str, password: str) -> list[Message]:
+    client.send("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    client.take()
+    client.send(f"AUTHENTICATE {plain(name, password)}")
+    return client.take()
+
+
+# ----------------------------------------------------------------------- server password
+
+
+@pytest.mark.parametrize("lines", [[], ["PASS wrong"], ["PASS :s3cret "]])
+def test_missing_or_wrong_server_password_is_464_then_error(lines: list[str]) -> None:
+    h = Harness(auth=Auth(password="s3cret"))
+    c = h.connect().send(*lines, "NICK alice", "USER a 0 * :A")
+    msgs = c.take()
+    assert numerics(msgs) == ["464"]
+    assert msgs[-1].command == "ERROR" and "Bad password" in msgs[-1].params[0]
+    assert c.client.closing and not c.client.registered
+    assert h.core.find_nick("alice") is None
+
+
+def test_right_server_password_registers() -> None:
+    h = Harness(auth=Auth(password="s3cret"))
+    c = h.connect().send("PASS s3cret", "NICK alice", "USER a 0 * :A")
+    assert "001" in numerics(c.take())
+
+
+def test_no_server_password_configured_ignores_pass() -> None:
+    h = Harness()
+    c = h.connect().send("PASS anything", "NICK alice", "USER a 0 * :A")
+    assert "001" in numerics(c.take())
+
+
+def test_server_password_never_appears_in_logs_or_replies(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = Harness(auth=Auth(password="Tr0ub4dor"), accounts=store(("boss", "hunter2-hunter2", True)))
+    wrong = h.connect().send("PASS Tr0ub4dor-not", "NICK a", "USER a 0 * :A")
+    right = h.connect(secure=True).send("PASS Tr0ub4dor", "NICK b", "USER b 0 * :B")
+    replies = bytes(wrong.client.out) + bytes(right.client.out)
+    right.take()
+    right.send("OPER boss wrong-one", "OPER boss hunter2-hunter2")
+    replies += bytes(right.client.out)
+    for secret in ("Tr0ub4dor", "hunter2", "wrong-one"):
+        assert secret not in caplog.text
+        assert secret.encode() not in replies
+    assert "Tr0ub4dor" not in repr(h.core.settings)
+
+
+# ----------------------------------------------------------------------------------- SASL
+
+
+def test_cap_ls_302_offers_sasl_plain_and_older_clients_see_sasl() -> None:
+    h = Harness()
+    new = h.connect().send("CAP LS 302").take()[0]
+    assert "sasl=PLAIN" in new.params[2].split()
+    old = h.connect().send("CAP LS").take()[0]
+    assert "sasl" in old.params[2].split()
+
+
+def test_sasl_plain_over_tls_logs_in() -> None:
+    h = Harness(accounts=store(("Alice", "correct horse", False)))
+    c = h.connect(secure=True).send("CAP LS 302", "NICK alice", "USER a 0 * :A", "CAP REQ :sasl")
+    c.take()
+    c.send("AUTHENTICATE PLAIN")
+    assert c.take() == [Message("AUTHENTICATE", ["+"], "chat.lan")]
+    c.send(f"AUTHENTICATE {plain('alice', 'correct horse')}")
+    msgs = c.take()
+    assert numerics(msgs) == ["900", "903"]
+    assert msgs[0].params[1:3] == ["alice!~a@192.168.1.10", "Alice"]
+    assert c.client.account == "Alice" and not c.client.registered
+    c.send("CAP END")
+    assert "001" in numerics(c.take())
+
+
+def test_sasl_without_tls_is_refused_with_a_hint() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)), tls=Tls(port=7000))
+    c = h.connect().send("CAP LS 302", "CAP REQ :sasl")
+    c.take()
+    msgs = c.send("AUTHENTICATE PLAIN").take()
+    assert numerics(msgs) == ["904"]
+    assert "log in over TLS (port 7000)" in msgs[0].params[-1]
+    assert c.client.account is None
+
+
+def test_sasl_plaintext_allowed_by_config() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)), auth=Auth(sasl_plaintext=True))
+    assert numerics(sasl_login(h.connect(), "alice", "correct horse")) == ["900", "903"]
+
+
+def test_sasl_payload_in_400_byte_chunks() -> None:
+    password = "p" * 600
+    h = Harness(accounts=store(("alice", password, False)))
+    c = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    c.take()
+    encoded = plain("alice", password)
+    chunks = [encoded[i : i + 400] for i in range(0, len(encoded), 400)]
+    assert len(chunks[-1]) < 400
+    for chunk in chunks[:-1]:
+        assert c.send(f"AUTHENTICATE {chunk}").take() == []  # waiting for more
+    assert numerics(c.send(f"AUTHENTICATE {chunks[-1]}").take()) == ["900", "903"]
+
+
+def test_sasl_payload_of_exactly_400_bytes_ends_with_plus() -> None:
+    # 300 raw bytes are exactly 400 base64 characters.
+    password = "q" * (300 - len("\0alice\0"))
+    h = Harness(accounts=store(("alice", password, False)))
+    c = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    c.take()
+    encoded = plain("alice", password)
+    assert len(encoded) == 400
+    assert c.send(f"AUTHENTICATE {encoded}").take() == []
+    assert numerics(c.send("AUTHENTICATE +").take()) == ["900", "903"]
+
+
+def test_sasl_errors_905_906_907_908() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)))
+    c = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl")
+    c.take()
+    assert numerics(c.send("AUTHENTICATE EXTERNAL").take()) == ["908", "904"]
+    c.send("AUTHENTICATE PLAIN").take()
+    assert numerics(c.send("AUTHENTICATE " + "A" * 401).take()) == ["905"]
+    c.send("AUTHENTICATE PLAIN").take()
+    assert numerics(c.send("AUTHENTICATE *").take()) == ["906"]
+    c.send("AUTHENTICATE PLAIN").take()
+    assert numerics(c.send("CAP END").take())[0] == "906"  # ending CAP aborts the exchange
+    d = h.connect(secure=True)
+    sasl_login(d, "alice", "correct horse")
+    assert numerics(d.send("AUTHENTICATE PLAIN").take()) == ["907"]
+
+
+def test_sasl_rejects_garbage_and_foreign_authzid() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False), ("bob", "bobs password", False)))
+    c = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    c.take()
+    assert numerics(c.send("AUTHENTICATE not_base64!").take()) == ["904"]
+    c.send("AUTHENTICATE PLAIN").take()
+    assert numerics(c.send(f"AUTHENTICATE {plain('bob', 'bobs password', authzid='alice')}").take()) == ["904"]
+    assert c.client.account is None and c.client.auth_failures == 0
+
+
+def test_wrong_sasl_passwords_disconnect_after_three() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)))
+    c = h.connect(secure=True)
+    for attempt in (1, 2):
+        msgs = sasl_login(c, "alice", f"guess {attempt}")
+        assert numerics(msgs) == ["904"] and "wrong account name or password" in msgs[0].params[-1]
+        assert not c.client.closing
+    msgs = sasl_login(c, "alice", "guess 3")
+    assert numerics(msgs) == ["904"]
+    assert msgs[-1].command == "ERROR" and "Too many failed login attempts" in msgs[-1].params[0]
+    assert c.client.closing
+
+
+def test_unknown_account_fails_like_a_wrong_password() -> None:
+    h = Harness(accounts=store())
+    msgs = sasl_login(h.connect(secure=True), "nobody", "whatever")
+    assert numerics(msgs) == ["904"] and "wrong account name or password" in msgs[0].params[-1]
+
+
+def test_whois_shows_the_account() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)))
+    a = h.connect(secure=True)
+    sasl_login(a, "alice", "correct horse")
+    a.send("NICK alice", "USER a 0 * :A", "CAP END").take()
+    bob = h.user("bob")
+    msgs = bob.send("WHOIS alice").take()
+    whois_account = next(m for m in msgs if m.command == "330")
+    assert whois_account.params[1:] == ["alice", "alice", "is logged in as"]
+    assert "330" not in numerics(a.send("WHOIS bob").take())
+
+
+# --------------------------------------------------------------------------- reserved nicks
+
+
+def reserving(*accounts: tuple[str, str, bool]) -> Harness:
+    return Harness(accounts=store(*accounts), auth=Auth(reserve_nicks=True))
+
+
+def test_reserved_nick_refused_to_a_stranger_until_another_is_chosen() -> None:
+    h = reserving(("Alice", "correct horse", False))
+    stranger = h.connect().send("NICK alice", "USER s 0 * :S")
+    msgs = stranger.take()
+    assert numerics(msgs) == ["433"]
+    assert msgs[0].params[1:] == ["alice", "is reserved for a registered user; log in to use it"]
+    assert not stranger.client.registered
+    # The owner can have it meanwhile: the stranger does not hold it while it picks another.
+    owner = h.connect(secure=True)
+    sasl_login(owner, "alice", "correct horse")
+    assert "001" in numerics(owner.send("NICK alice", "USER a 0 * :A", "CAP END").take())
+    assert "001" in numerics(stranger.send("NICK alice_").take())
+
+
+def test_reserved_nick_checked_after_sasl_during_cap() -> None:
+    h = reserving(("alice", "correct horse", False))
+    owner = h.connect(secure=True).send("CAP LS 302", "NICK alice", "USER a 0 * :A")
+    owner.take()
+    sasl_login(owner, "alice", "correct horse")
+    assert "001" in numerics(owner.send("CAP END").take())
+    assert h.core.find_nick("alice") is owner.client
+
+
+def test_reserved_nick_refused_on_nick_change() -> None:
+    h = reserving(("alice", "correct horse", False))
+    bob = h.user("bob")
+    msgs = bob.send("NICK ALICE").take()
+    assert numerics(msgs) == ["433"] and "reserved" in msgs[0].params[-1]
+    assert bob.client.nick == "bob"
+
+
+def test_nicks_are_not_reserved_unless_configured() -> None:
+    h = Harness(accounts=store(("alice", "correct horse", False)))
+    assert "001" in numerics(h.connect().send("NICK alice", "USER s 0 * :S").take())
+
+
+def test_account_added_while_running_reserves_its_nick_at_once() -> None:
+    accs = store()
+    h = Harness(accounts=accs, auth=Auth(reserve_nicks=True))
+    h.user("bob")
+    accs.add("carol", "carols password")
+    assert numerics(h.connect().send("NICK carol", "USER c 0 * :C").take()) == ["433"]
+
+
+# ---------------------------------------------------------------------------- OPER / KILL
+
+
+def oper_harness() -> Harness:
+    return Harness(accounts=store(("boss", "boss password", True), ("pleb", "pleb password", False)))
+
+
+def test_oper_with_an_operator_account_gives_mode_o_and_381() -> None:
+    h = oper_harness()
+    c = h.connect(secure=True).register("boss")
+    msgs = c.send("OPER boss :boss password").take()
+    assert [m.command for m in msgs] == ["MODE", "381"]
+    assert msgs[0].params == ["boss", "+o"]
+    assert "o" in c.client.modes
+    assert "313" in numerics(h.user("x").send("WHOIS boss").take())
+
+
+def test_oper_wrong_password_is_464_and_not_operator_account_is_491() -> None:
+    h = oper_harness()
+    c = h.connect(secure=True).register("someone")
+    assert numerics(c.send("OPER boss :nope").take()) == ["464"]
+    assert numerics(c.send("OPER nobody :nope").take()) == ["464"]
+    assert numerics(c.send("OPER pleb :pleb password").take()) == ["491"]
+    assert "o" not in c.client.modes
+
+
+def test_oper_over_plain_connection_refused_unless_allowed() -> None:
+    h = oper_harness()
+    msgs = h.user("boss").send("OPER boss :boss password").take()
+    assert numerics(msgs) == ["491"] and "TLS" in msgs[0].params[-1]
+
+
+def test_oper_can_drop_mode_o() -> None:
+    h = oper_harness()
+    c = h.connect(secure=True).register("boss")
+    c.send("OPER boss :boss password").take()
+    c.send("MODE boss -o")
+    assert "o" not in c.client.modes
+    c.send("MODE boss +o")
+    assert "o" not in c.client.modes
+
+
+def test_kill_needs_operator(caplog: pytest.LogCaptureFixture) -> None:
+    h = oper_harness()
+    h.user("victim")
+    assert numerics(h.user("mallory").send("KILL victim :bye").take()) == ["481"]
+
+
+def test_kill_disconnects_and_rooms_see_quit(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    h = oper_harness()
+    boss = h.connect(secure=True).register("boss")
+    boss.send("OPER boss :boss password").take()
+    spammer = h.user("spammer")
+    carol = h.user("carol")
+    boss.take()
+    assert numerics(boss.send("KILL nobody :x").take()) == ["401"]
+    boss.send("KILL spammer :flooding the lobby")
+    got = spammer.take()
+    assert any(m.command == "KILL" for m in got)
+    assert got[-1].command == "ERROR" and "Killed (boss (flooding the lobby))" in got[-1].params[0]
+    assert spammer.client.closing and h.core.find_nick("spammer") is None
+    quit_line = next(m for m in carol.take() if m.command == "QUIT")
+    assert quit_line.prefix.startswith("spammer!") and quit_line.params == ["Killed (boss (flooding the lobby))"]
+    assert "KILL: boss (oper boss) killed spammer" in caplog.text
+
+
+# ------------------------------------------------------------------------------------- KICK
+
+
+def test_kick_by_channel_operator_reaches_everyone_and_removes_the_target(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    h = Harness()
+    alice = h.user("alice")  # first in #lobby: its operator
+    bob = h.user("bob")
+    carol = h.user("carol")
+    alice.take()
+    alice.send("KICK #lobby bob,carol :be nice")
+    for who in (alice, bob, carol):
+        kicks = [m for m in who.take() if m.command == "KICK"]
+        assert kicks[0].params == ["#lobby", "bob", "be nice"] and kicks[0].prefix.startswith("alice!")
+    lobby = h.core.find_channel("#lobby")
+    assert lobby is not None and set(lobby.members) == {alice.client}
+    assert not bob.client.channels
+    assert "KICK: alice removed bob from #lobby: be nice" in caplog.text
+
+
+def test_kick_errors_403_442_482_441() -> None:
+    h = Harness()
+    alice = h.user("alice")
+    bob = h.user("bob")
+    alice.send("JOIN #private").take()
+    assert numerics(bob.send("KICK #nope alice").take()) == ["403"]
+    assert numerics(bob.send("KICK #private alice").take()) == ["442"]
+    assert numerics(bob.send("KICK #lobby alice").take()) == ["482"]
+    assert numerics(alice.send("KICK #lobby nobody").take()) == ["441"]
+    assert numerics(alice.send("KICK #private bob").take()) == ["441"]
+
+
+def test_server_operator_may_kick_anywhere() -> None:
+    h = oper_harness()
+    h.user("alice").send("JOIN #den")
+    boss = h.connect(secure=True).register("boss")
+    boss.send("OPER boss :boss password").take()
+    boss.send("KICK #den alice :closing the den")
+    assert h.core.find_channel("#den") is None  # the last member left
+    assert boss.take() == []  # not a member: does not see the KICK line
