@@ -15,6 +15,8 @@ from chat.protocol import is_channel
 __all__ = [
     "Acknowledged",
     "CaughtUp",
+    "CertificateChanged",
+    "CertificatePinned",
     "Closed",
     "Connected",
     "Connecting",
@@ -211,6 +213,28 @@ class Error(Event):
     """Something did not work, said in plain words (``no such nick or channel: bob``)."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePinned(Event):
+    """First TLS contact with ``address``: its certificate's ``fingerprint`` is now remembered in
+    ``file``; the user should compare it once with what the server's admin says."""
+
+    address: str
+    fingerprint: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateChanged(Event):
+    """The server's TLS certificate is not the remembered one (``given``: not the one passed with
+    ``--fingerprint``). The connection refuses to go on and does not retry."""
+
+    address: str
+    expected: str
+    got: str
+    file: str
+    given: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from prompt_toolkit.application import Application
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from chat.client import events as ev
-from chat.client.address import parse_address
+from chat.client.address import parse_server
 from chat.client.connection import Connection
 from chat.client.dispatch import carry_out_typed
 from chat.client.render import clock, describe, message_line, nick_slot, to_json
@@ -58,10 +58,12 @@ def run(
     channels: Sequence[str] = (),
     retry: bool = True,
     ping_timeout: float = 60.0,
+    tls: bool = False,
+    fingerprint: str | None = None,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code."""
     try:
-        host, port = parse_address(address)
+        host, port, tls = parse_server(address, tls=tls or fingerprint is not None)
     except ValueError as err:
         return _usage_error(str(err))
     if not valid_nick(nick, len(nick)):
@@ -73,7 +75,15 @@ def run(
             return _usage_error(f'"{name}" is not a valid channel name')
         wanted.append(channel)
     conn = Connection(
-        host, port, nick, channels=wanted, reconnect=retry, ping_interval=ping_timeout / 2, ping_timeout=ping_timeout
+        host,
+        port,
+        nick,
+        channels=wanted,
+        reconnect=retry,
+        ping_interval=ping_timeout / 2,
+        ping_timeout=ping_timeout,
+        tls=tls,
+        fingerprint=fingerprint,
     )
     tracker = _Tracker(conn, wanted[0] if wanted else None)
     if json_mode or not sys.stdin.isatty():
@@ -264,7 +274,7 @@ class _Interactive:
         text = describe(event)
         if text is None:
             return None
-        if isinstance(event, ev.Error | ev.Disconnected):
+        if isinstance(event, ev.Error | ev.Disconnected | ev.CertificateChanged):
             return f"{_RED}{text}{_RESET}"
         return f"{_DIM}{text}{_RESET}"
 
