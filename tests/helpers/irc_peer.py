@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
 
@@ -10,8 +11,13 @@ from chat.protocol import LineReader, LineTooLong, Message, parse
 
 
 class Peer:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    def __init__(self, host: str, port: int, timeout: float = 10.0, *, tls: bool = False) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:  # no certificate check: the tests about pinning use the real client
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.sock = context.wrap_socket(self.sock)
         self.reader = LineReader(max_body=1 << 20)
         self.received: list[Message] = []
         self.closed = False
