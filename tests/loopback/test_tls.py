@@ -17,21 +17,10 @@ from chat.client.pins import KnownServers, server_key
 from chat.server.certificate import write_pair
 from tests.helpers.irc_peer import Peer
 from tests.helpers.server_process import ServerProcess
+from tests.helpers.tls_server import start_tls_server, write_config
 from tests.helpers.watcher import DEADLINE, Watcher
 
 Connect = Callable[..., tuple[Connection, Watcher]]
-
-
-def write_config(path: Path, tls_port: int = 0, registration_timeout: float = 60.0) -> Path:
-    path.write_text(
-        "tls:\n"
-        "  cert: tls/cert.pem\n"
-        "  key: tls/key.pem\n"
-        f"  port: {tls_port}\n"
-        f"limits:\n  registration_timeout: {registration_timeout}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture
@@ -43,8 +32,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tls_server(tmp_path: Path, data_dir: Path) -> Iterator[ServerProcess]:
-    config = write_config(tmp_path / "tls.yaml", registration_timeout=2)
-    proc = ServerProcess(data_dir, extra_args=("--config", str(config))).start()
+    proc = start_tls_server(tmp_path, registration_timeout=2)
     try:
         yield proc
     finally:
