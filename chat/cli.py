@@ -29,7 +29,11 @@ __all__ = ["app", "main", "nick_from_username"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_ADDRESS = "localhost"
-ADDRESS_HELP = "Server as host, host:port or [ipv6]:port; the port defaults to 6667."
+ADDRESS_HELP = (
+    "Server as host, host:port, [ipv6]:port or ircs://host[:port]; the port defaults to 6667, or 6697 with TLS."
+)
+TLS_HELP = "Connect with TLS; the server's certificate is remembered on first use and checked after that."
+FINGERPRINT_HELP = "The server's certificate fingerprint (SHA256:…) as its admin told you; implies --tls."
 FALLBACK_NICK = "guest"
 
 app = typer.Typer(
@@ -169,6 +173,8 @@ def connect(
             "needed to use a nick reserved for it.",
         ),
     ] = None,
+    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
+    fingerprint: Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)] = None,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -177,12 +183,8 @@ def connect(
             f'--nick: "{chosen}" is not a valid nick: start with a letter or one of []\\`_^{{|}}, '
             "then letters, digits, those characters or '-'"
         )
-    from chat.client.address import parse_address
-
-    try:
-        parse_address(address)  # a typo in the address is a usage error, not a connection failure
-    except ValueError as err:
-        raise _fail(str(err)) from None
+    pinned = _fingerprint(fingerprint)
+    _check_server(address, tls)  # a typo in the address is a usage error, not a connection failure
     server_password = _server_password(password_file)
     login = _account_login(account) if account is not None else None
     from chat.client.terminal import run
@@ -197,6 +199,8 @@ def connect(
             ping_timeout=ping_timeout,
             password=server_password,
             account=login,
+            tls=tls,
+            fingerprint=pinned,
         )
     )
 
@@ -232,15 +236,38 @@ def _account_login(name: str) -> tuple[str, str]:
     return name, password
 
 
+def _check_server(address: str, tls: bool) -> None:
+    from chat.client.address import parse_server
+
+    try:
+        parse_server(address, tls=tls)
+    except ValueError as err:
+        raise _fail(str(err)) from None
+
+
+def _fingerprint(text: str | None) -> str | None:
+    if text is None:
+        return None
+    from chat.fingerprint import normalize
+
+    try:
+        return normalize(text)
+    except ValueError as err:
+        raise _fail(f"--fingerprint: {err}") from None
+
+
 @app.command()
 def status(
     address: Annotated[str, typer.Argument(help=ADDRESS_HELP)],
     timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for the server.")] = 5.0,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Check over TLS; fails if the certificate changed since it was remembered.")
+    ] = False,
 ) -> None:
     """Check whether a server is up and show what it reports about itself."""
     from chat.client.status import main as status_main
 
-    raise typer.Exit(status_main(address, timeout=timeout))
+    raise typer.Exit(status_main(address, timeout=timeout, tls=tls))
 
 
 @app.command()
@@ -249,15 +276,11 @@ def gui(
         str | None, typer.Argument(help="host[:port] of the server; without it, a form asks (and remembers).")
     ] = None,
     nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
+    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
 ) -> None:
     """Chat from a desktop window."""
     if address is not None:
-        from chat.client.address import parse_address
-
-        try:
-            parse_address(address)
-        except ValueError as err:
-            raise _fail(str(err)) from None
+        _check_server(address, tls)
     if nick is not None and not valid_nick(nick, len(nick)):
         raise _fail(f'--nick: "{nick}" is not a valid nick')
     try:
@@ -265,7 +288,90 @@ def gui(
     except ImportError as err:  # Python built without Tk
         raise _fail(f"the desktop client needs Tk ({err}); install python3-tk, or use 'chat connect'") from None
     chosen = nick if nick is not None else (_default_nick() if address else None)
-    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick()))
+    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls))
+
+
+@app.command()
+def cert(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="The server's YAML settings file (for its data_dir).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="The server's data directory [env: CHAT_DATA_DIR].")
+    ] = None,
+    names: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Another host name or address clients use for this server; repeatable."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="How long the certificate is valid, in days.")] = 3650,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing pair (every client must then forget the old pin).")
+    ] = False,
+) -> None:
+    """Make a self-signed TLS certificate and key for this server, in <data_dir>/tls/."""
+    try:
+        settings = load_settings(config, {"data_dir": data_dir})
+    except ConfigError as err:
+        raise _fail(str(err)) from None
+    from chat.server.certificate import CertificateExists, default_names, write_pair
+
+    try:
+        made = write_pair(settings.data_dir / "tls", [*default_names(), *(names or [])], days=days, force=force)
+    except CertificateExists as err:
+        raise _fail(f"chat cert: {err}") from None
+    except OSError as err:
+        raise _fail(f"chat cert: cannot write to {settings.data_dir / 'tls'}: {err.strerror or err}") from None
+    typer.echo(f"made a self-signed certificate for: {', '.join(made.names)}")
+    typer.echo(f"  certificate: {made.cert}")
+    typer.echo(f"  private key: {made.key} (readable by you only)")
+    typer.echo(f"  valid until: {made.not_after:%Y-%m-%d}")
+    typer.echo(f"  fingerprint: {made.fingerprint}")
+    typer.echo("")
+    typer.echo("To turn TLS on, add these lines to the server's config file (paths are inside its data_dir):")
+    typer.echo("")
+    typer.echo("tls:")
+    typer.echo("  cert: tls/cert.pem")
+    typer.echo("  key: tls/key.pem")
+    typer.echo("")
+    typer.echo("Then restart the server; clients connect with: chat connect --tls <address> (port 6697).")
+    typer.echo("Tell your users the fingerprint above: their client shows it on the first TLS connection.")
+
+
+@app.command()
+def trust(
+    forget: Annotated[
+        str | None, typer.Option("--forget", help="host:port whose remembered certificate to forget.")
+    ] = None,
+) -> None:
+    """List the TLS servers whose certificates this client remembers, or forget one."""
+    from chat.client import pins
+    from chat.client.address import parse_server
+
+    store = pins.KnownServers()
+    try:
+        if forget is not None:
+            try:
+                host, port, _tls = parse_server(forget, tls=True)
+            except ValueError as err:
+                raise _fail(f"--forget: {err}") from None
+            key = pins.server_key(host, port)
+            if not store.forget(key):
+                typer.echo(f"chat trust: no certificate remembered for {key} in {store.path}", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"forgot the certificate of {key}; the next TLS connection remembers the one it sees")
+            return
+        entries = store.entries()
+    except pins.UnreadablePins as err:
+        raise _fail(f"chat trust: {err}") from None
+    except OSError as err:
+        raise _fail(f"chat trust: cannot change {store.path}: {err.strerror or err}") from None
+    if not entries:
+        typer.echo(f"no TLS certificates remembered yet ({store.path})")
+        return
+    typer.echo(f"remembered TLS certificates ({store.path}):")
+    width = max(len(key) for key in entries)
+    for key, value in sorted(entries.items()):
+        typer.echo(f"  {key:<{width}}  {value}")
 
 
 # ------------------------------------------------------------------------------- accounts

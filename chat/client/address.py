@@ -9,7 +9,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-__all__ = ["format_address", "parse_address"]
+__all__ = ["format_address", "parse_address", "parse_server"]
+
+PLAIN_PORT = 6667
+TLS_PORT = 6697
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?\Z")
 
@@ -36,6 +39,23 @@ def parse_address(text: str, default_port: int = 6667) -> tuple[str, int]:
     port = _port(port_text, raw) if sep else default_port
     _check_host(host, raw)
     return host, port
+
+
+def parse_server(text: str, *, tls: bool = False) -> tuple[str, int, bool]:
+    """(host, port, tls) from what a user typed, also as ``ircs://host[:port]`` (TLS) or
+    ``irc://host[:port]``; the default port is 6697 with TLS and 6667 without."""
+    raw = text.strip()
+    lower = raw.lower()
+    if lower.startswith("ircs://"):
+        tls, raw = True, raw[len("ircs://") :]
+    elif lower.startswith("irc://"):
+        if tls:
+            raise ValueError(f'"{text.strip()}" asks for plain text (irc://) but TLS was asked for: use ircs://')
+        raw = raw[len("irc://") :]
+    elif "://" in raw:
+        raise ValueError(f'bad address "{raw}": only irc:// and ircs:// addresses are understood')
+    host, port = parse_address(raw.rstrip("/"), TLS_PORT if tls else PLAIN_PORT)
+    return host, port, tls
 
 
 def format_address(host: str, port: int) -> str:

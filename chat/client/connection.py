@@ -8,6 +8,11 @@ backoff, re-joining the channels it was in. Chat messages wait in an :class:`Out
 server's echo confirms them, so a script can exit only once what it said has arrived; after a
 reconnect they are sent again, in order, and :class:`~chat.client.catchup.CatchUp` fetches
 what was said meanwhile.
+
+With ``tls=True`` the socket is wrapped right after connecting and the server's certificate is
+checked against the pin in the known-servers file (:mod:`chat.client.pins`): pinned on first
+contact (a :class:`~chat.client.events.CertificatePinned` event), refused for good when it
+changed (:class:`~chat.client.events.CertificateChanged`, then no more attempts).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import queue
 import random
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -25,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from chat.client import events as ev
-from chat.client import reasons
+from chat.client import pins, reasons
 from chat.client.address import format_address
 from chat.client.catchup import CatchUp
 from chat.client.compose import as_action, line_budget, split_text
@@ -100,12 +106,19 @@ class Connection:
         events: queue.Queue[ev.Event] | None = None,
         password: str | None = None,
         account: tuple[str, str] | None = None,
+        tls: bool = False,
+        fingerprint: str | None = None,
+        known_servers: pins.KnownServers | None = None,
     ) -> None:
         """``password`` is the server password (PASS); ``account`` is (name, password) to log in
         with SASL on every connection. Neither is ever logged."""
         self.host = host
         self.port = port
         self.address = format_address(host, port)
+        self.tls = tls or fingerprint is not None
+        self.fingerprint = fingerprint  # SHA256:… the user was told by the admin, checked before any pin
+        self.known_servers = known_servers if known_servers is not None else pins.KnownServers()
+        self._refused = False  # the certificate did not match: never try again
         self.events: queue.Queue[ev.Event] = events if events is not None else queue.Queue()
         self.reconnect = reconnect
         self.backoff_cap = backoff_cap
@@ -337,6 +350,12 @@ class Connection:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except OSError as exc:
             return reasons.connect_failure(self.host, self.address, exc, self.connect_timeout), False
+        if self.tls:
+            try:
+                sock = self._secure(sock)
+            except _LinkEnded as ended:
+                sock.close()
+                return str(ended), False
         link = _Link(self, sock)
         try:
             return link.run(), link.session.registered
@@ -351,6 +370,35 @@ class Connection:
             return reason, link.session.registered
         finally:
             sock.close()
+
+    def _secure(self, sock: socket.socket) -> ssl.SSLSocket:
+        """TLS handshake and the pin check, before a single IRC line is sent."""
+        try:
+            secured = pins.wrap(sock, self.host, self.connect_timeout)
+        except OSError as exc:
+            raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
+        try:
+            der = secured.getpeercert(binary_form=True) or b""
+            verdict = pins.verify(self.known_servers, self.host, self.port, der, self.fingerprint)
+        except pins.PinMismatch as bad:
+            secured.close()
+            self._refused = True
+            self._emit(ev.CertificateChanged(bad.address, bad.expected, bad.got, str(bad.file), bad.given))
+            raise _LinkEnded(
+                f"refused to talk to {self.address}: its TLS certificate is not the one "
+                + ("you gave with --fingerprint" if bad.given else "remembered from the first connection")
+            ) from None
+        except pins.UnreadablePins as exc:  # cannot check: as unsafe as a mismatch, and retrying will not help
+            secured.close()
+            self._refused = True
+            raise _LinkEnded(str(exc)) from None
+        except OSError as exc:  # the pin could not be saved: say so, and talk anyway (it is checked next time)
+            where = self.known_servers.path
+            self._emit(ev.Error(f"cannot remember the certificate of {self.address} in {where}: {exc.strerror or exc}"))
+            return secured
+        if verdict.pinned_now:
+            self._emit(ev.CertificatePinned(self.address, verdict.fingerprint, str(self.known_servers.path)))
+        return secured
 
     def _stop_reason(self) -> str:
         with self._lock:
@@ -501,8 +549,8 @@ class _Link:
     def write(self) -> None:
         try:
             sent = self.sock.send(self.wbuf)
-        except BlockingIOError:
-            return
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return  # TLS: the retry starts with the same bytes, as OpenSSL requires
         del self.wbuf[:sent]
         self.written += sent
         while self.marks and self.marks[0][0] <= self.written:
@@ -533,9 +581,14 @@ class _Link:
     # ------------------------------------------------------------------------- input
 
     def read(self) -> None:
+        sock = self.sock
         try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
+            data = sock.recv(65536)
+            if isinstance(sock, ssl.SSLSocket):
+                # Already decrypted, so the selector will not report it: take it now.
+                while data and (pending := sock.pending()):
+                    data += sock.recv(pending)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         if not data:
             if self.quit_deadline is not None:

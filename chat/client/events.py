@@ -15,6 +15,8 @@ from chat.protocol import is_channel
 __all__ = [
     "Acknowledged",
     "CaughtUp",
+    "CertificateChanged",
+    "CertificatePinned",
     "Closed",
     "Connected",
     "Connecting",
@@ -231,6 +233,28 @@ class Refused(Event):
 
     reason: str
     cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePinned(Event):
+    """First TLS contact with ``address``: its certificate's ``fingerprint`` is now remembered in
+    ``file``; the user should compare it once with what the server's admin says."""
+
+    address: str
+    fingerprint: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateChanged(Event):
+    """The server's TLS certificate is not the remembered one (``given``: not the one passed with
+    ``--fingerprint``). The connection refuses to go on and does not retry."""
+
+    address: str
+    expected: str
+    got: str
+    file: str
+    given: bool = False
 
 
 @dataclass(frozen=True, slots=True)

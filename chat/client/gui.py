@@ -21,10 +21,10 @@ from tkinter import ttk
 
 from chat.client import events as ev
 from chat.client import prefs
-from chat.client.address import parse_address
+from chat.client.address import parse_server
 from chat.client.connection import Connection
 from chat.client.gui_model import SERVER, Changes, ChatModel, Line
-from chat.client.render import clock, nick_slot
+from chat.client.render import clock, describe, nick_slot
 from chat.protocol import valid_nick
 
 __all__ = ["App", "run"]
@@ -52,7 +52,7 @@ ERROR = "#c0392b"
 FORMATTING_CODES = "\x02\x03\x0f\x11\x16\x1d\x1e\x1f"
 
 
-def run(address: str | None, nick: str | None, *, fallback_nick: str = "") -> int:
+def run(address: str | None, nick: str | None, *, fallback_nick: str = "", tls: bool = False) -> int:
     """Open the window and chat until it is closed; the exit code for the shell."""
     try:
         root = tk.Tk(className="chat")
@@ -62,7 +62,7 @@ def run(address: str | None, nick: str | None, *, fallback_nick: str = "") -> in
         )
         return 1
     _log_to_file()
-    app = App(root, address, nick, fallback_nick=fallback_nick)
+    app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls)
     root.mainloop()
     return app.exit_code
 
@@ -87,10 +87,11 @@ class App:
         nick: str | None = None,
         *,
         fallback_nick: str = "",
-        connection_options: dict[str, float] | None = None,
+        connection_options: dict[str, object] | None = None,
+        tls: bool = False,
     ) -> None:
         self.root = root
-        self.connection_options = connection_options or {}  # keep-alive and backoff, e.g. for tests
+        self.connection_options = connection_options or {}  # keep-alive, backoff, known servers, e.g. for tests
         self.exit_code = 0
         self.conn: Connection | None = None
         self.model: ChatModel | None = None
@@ -107,9 +108,10 @@ class App:
         root.report_callback_exception = self._on_error
         root.bind("<Destroy>", self._on_destroy, add="+")
         remembered = prefs.load()
-        self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick)
-        if address and nick and self._check(address, nick) is None:
-            self.connect(address, nick)  # the form shows "Connecting…" until the server lets us in
+        tls = tls if address else remembered.tls
+        self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick, tls)
+        if address and nick and self._check(address, nick, tls) is None:
+            self.connect(address, nick, tls)  # the form shows "Connecting…" until the server lets us in
 
     def _on_error(self, exc: type[BaseException], value: BaseException, tb: object) -> None:
         """A bug in a Tk callback: log it whole, tell the user in a line, keep the window alive."""
@@ -120,9 +122,9 @@ class App:
     # ----------------------------------------------------------------------- connecting
 
     @staticmethod
-    def _check(address: str, nick: str) -> str | None:
+    def _check(address: str, nick: str, tls: bool = False) -> str | None:
         try:
-            parse_address(address)
+            parse_server(address, tls=tls)
         except ValueError as err:
             return str(err)
         if not nick:
@@ -131,13 +133,13 @@ class App:
             return f'"{nick}" cannot be a nickname: start with a letter, then letters, digits or - _ [ ] {{ }} ^ ` |'
         return None
 
-    def connect(self, address: str, nick: str) -> None:
+    def connect(self, address: str, nick: str, tls: bool = False) -> None:
         """Try ``address`` as ``nick``; the form stays until the server lets us in."""
         if self.conn is not None:
             return  # already trying (Enter pressed twice)
-        host, port = parse_address(address)
-        self.typed = (address, nick)
-        self.conn = Connection(host, port, nick, reconnect=True, **self.connection_options)  # type: ignore[arg-type]
+        host, port, tls = parse_server(address, tls=tls)
+        self.typed = (address, nick, tls)
+        self.conn = Connection(host, port, nick, reconnect=True, tls=tls, **self.connection_options)  # type: ignore[arg-type]
         self.model = ChatModel(self.conn.address, nick)
         self.early = []
         if self.form is not None:
@@ -156,7 +158,7 @@ class App:
             threading.Thread(target=conn.close, name="chat-close", daemon=True).start()
         if self.form is None:
             address = conn.address if conn else ""
-            self.form = ConnectForm(self, address, conn.nick if conn else "")
+            self.form = ConnectForm(self, address, conn.nick if conn else "", conn.tls if conn else False)
         self.form.error(reason)
 
     def _connected(self) -> None:
@@ -226,6 +228,9 @@ class App:
                     self.early.append(event)
                     if isinstance(event, ev.Connected):
                         self._connected()
+                    elif isinstance(event, ev.CertificateChanged):  # the whole warning, not just "refused"
+                        self._failed_first(describe(event) or "the server's certificate changed")
+                        return
                     elif isinstance(event, ev.Disconnected):
                         self._failed_first(event.reason)
                         return
@@ -270,7 +275,7 @@ class App:
 class ConnectForm:
     """Server and nickname, remembered from last time; errors shown inline, in words."""
 
-    def __init__(self, app: App, address: str, nick: str) -> None:
+    def __init__(self, app: App, address: str, nick: str, tls: bool = False) -> None:
         self.app = app
         outer = ttk.Frame(app.root, padding=40, style="Form.TFrame")
         outer.pack(fill="both", expand=True)
@@ -289,13 +294,18 @@ class ConnectForm:
         self.nick_entry = ttk.Entry(box, textvariable=self.nick, width=32)
         self.nick_entry.grid(row=2, column=1, pady=4)
         ttk.Label(box, text="e.g. 192.168.1.20:6667 or chat.lan", style="Hint.TLabel").grid(row=3, column=1, sticky="w")
+        self.tls = tk.BooleanVar(value=tls)
+        self.tls_check = ttk.Checkbutton(
+            box, text="TLS (encrypted; port 6697 unless given)", variable=self.tls, style="Card.TCheckbutton"
+        )
+        self.tls_check.grid(row=4, column=1, sticky="w", pady=(8, 0))
         self.button = ttk.Button(box, text="Connect", style="Accent.TButton", command=self.submit)
-        self.button.grid(row=4, column=0, columnspan=2, pady=(16, 4), sticky="ew")
+        self.button.grid(row=5, column=0, columnspan=2, pady=(16, 4), sticky="ew")
         self.cancel = ttk.Button(box, text="Cancel", command=app.cancel)
         self.message = tk.StringVar()
         self.message_label = ttk.Label(box, textvariable=self.message, style="Error.TLabel", wraplength=360)
-        self.message_label.grid(row=6, column=0, columnspan=2, sticky="w")
-        box.rowconfigure(6, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
+        self.message_label.grid(row=7, column=0, columnspan=2, sticky="w")
+        box.rowconfigure(7, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
         # Enter connects wherever the focus is in the form (and the keypad's Enter too).
         for key in ("<Return>", "<KP_Enter>"):
             app.root.bind(key, lambda _e: self.submit())
@@ -308,17 +318,18 @@ class ConnectForm:
         if not address:
             self.error("Type the server's address, e.g. 192.168.1.20:6667")
             return
-        problem = self.app._check(address, nick)
+        tls = self.tls.get()
+        problem = self.app._check(address, nick, tls)
         if problem:
             self.error(problem)
             return
-        self.app.connect(address, nick)
+        self.app.connect(address, nick, tls)
 
     def busy(self, text: str) -> None:
         self.message_label.configure(style="Hint.TLabel")
         self.message.set(text)
         self.button.state(["disabled"])
-        self.cancel.grid(row=5, column=0, columnspan=2, sticky="ew")
+        self.cancel.grid(row=6, column=0, columnspan=2, sticky="ew")
 
     def error(self, text: str) -> None:
         self.message_label.configure(style="Error.TLabel")
@@ -667,6 +678,7 @@ def _style(root: tk.Tk) -> None:
     style.configure("Form.TFrame", background="#eef1f5")
     style.configure("Card.TFrame", background="#ffffff")
     style.configure("Card.TLabel", background="#ffffff")
+    style.configure("Card.TCheckbutton", background="#ffffff")
     style.configure("Title.TLabel", background="#ffffff", font=_font("title"))
     style.configure("Hint.TLabel", background="#ffffff", foreground=MUTED)
     style.configure("Error.TLabel", background="#ffffff", foreground=ERROR)

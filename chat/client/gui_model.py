@@ -20,7 +20,7 @@ from typing import Literal
 from chat.client import commands as cmd
 from chat.client import events as ev
 from chat.client.dispatch import Leave, carry_out
-from chat.client.render import plain
+from chat.client.render import describe, plain
 from chat.protocol import casefold, is_channel
 
 __all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line"]
@@ -469,6 +469,13 @@ class ChatModel:
     def _on_Info(self, event: ev.Info) -> None:
         key = SERVER if self._in_burst or self.state != "connected" else self.current
         self._add(key, Line("info", plain(event.text)), count=False)
+
+    def _on_CertificatePinned(self, event: ev.CertificatePinned) -> None:
+        self._add(SERVER, Line("event", describe(event) or ""))
+
+    def _on_CertificateChanged(self, event: ev.CertificateChanged) -> None:
+        for key in {SERVER, self.current}:
+            self._add(key, Line("error", describe(event) or ""))
 
     def _on_Error(self, event: ev.Error) -> None:
         self._add(self.current, Line("error", plain(event.text)))

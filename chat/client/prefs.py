@@ -1,4 +1,4 @@
-"""What the desktop client remembers between runs: the last server and nick.
+"""What the desktop client remembers between runs: the last server, nick and whether TLS was on.
 
 Kept as a small JSON file in the user's config directory (``$XDG_CONFIG_HOME/chat`` or
 ``~/.config/chat``). A missing, unreadable or damaged file means "nothing remembered", never
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class Remembered:
     address: str = ""
     nick: str = ""
+    tls: bool = False
 
 
 def config_dir() -> Path:
@@ -40,7 +41,7 @@ def load() -> Remembered:
         return Remembered()
     if not isinstance(data, dict):
         return Remembered()
-    return Remembered(str(data.get("address", "")), str(data.get("nick", "")))
+    return Remembered(str(data.get("address", "")), str(data.get("nick", "")), data.get("tls") is True)
 
 
 def save(values: Remembered) -> None:

@@ -10,9 +10,11 @@ import dataclasses
 import re
 import zlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from chat.client import events as ev
+from chat.client import pins
 from chat.protocol import casefold
 
 __all__ = ["clock", "describe", "event_type", "message_line", "nick_slot", "plain", "to_json"]
@@ -103,6 +105,10 @@ def _describe(event: ev.Event) -> str | None:
         case ev.CaughtUp(count, conversations):
             noun = "message" if count == 1 else "messages"
             return f"reconnected — caught up on {count} missed {noun} in {', '.join(conversations)}"
+        case ev.CertificatePinned(address, fingerprint, file):
+            return pins.first_use_notice(address, fingerprint, Path(file))
+        case ev.CertificateChanged(address, expected, got, file, given):
+            return pins.changed_warning(address, expected, got, Path(file), given=given)
         case ev.Info(text):
             return text
         case ev.Error(text):

@@ -4,6 +4,9 @@ A small synchronous client on purpose: it registers with a throwaway nick, reads
 burst for the version (004) and the user count (266, or 251), times one PING, and says
 goodbye. Exit status 0 means the server answered all of that within the timeout, so it can
 serve as a health check for a supervisor or a monitoring script.
+
+With ``--tls`` the certificate is checked against the known-servers pin (a changed one fails the
+check) but never pinned: a health check should not decide what a user trusts.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from chat.client import reasons
-from chat.client.address import format_address, parse_address
+from chat.client import pins, reasons
+from chat.client.address import format_address, parse_server
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, parse
 from chat.protocol import numerics as rpl
 
@@ -38,17 +41,19 @@ class Report:
     version: str
     users: int | None  # people online, not counting this check
     rtt_ms: float
+    fingerprint: str | None = None  # TLS only
+    pinned: bool = False  # TLS only: the fingerprint is the remembered one
 
 
-def main(address: str, timeout: float = 5.0) -> int:
+def main(address: str, timeout: float = 5.0, *, tls: bool = False) -> int:
     """Print what the server reports about itself; 0 if healthy, 1 if not, 2 for a bad address."""
     try:
-        host, port = parse_address(address)
+        host, port, tls = parse_server(address, tls=tls)
     except ValueError as err:
         print(f"chat status: {err}", file=sys.stderr)
         return 2
     try:
-        report = probe(host, port, timeout)
+        report = probe(host, port, timeout, tls=tls)
     except StatusError as err:
         print(f"chat status: {err}", file=sys.stderr)
         return 1
@@ -57,10 +62,15 @@ def main(address: str, timeout: float = 5.0) -> int:
     print(f"  version:      {report.version or 'unknown'}")
     print(f"  users online: {users}")
     print(f"  round trip:   {report.rtt_ms:.1f} ms")
+    if report.fingerprint is not None:
+        known = "the remembered one" if report.pinned else "not remembered yet; chat connect --tls remembers it"
+        print(f"  TLS:          {report.fingerprint} ({known})")
     return 0
 
 
-def probe(host: str, port: int, timeout: float) -> Report:
+def probe(
+    host: str, port: int, timeout: float, *, tls: bool = False, known_servers: pins.KnownServers | None = None
+) -> Report:
     """Connect, register, PING once and QUIT; raise :class:`StatusError` on any failure."""
     address = format_address(host, port)
     deadline = time.monotonic() + timeout
@@ -68,8 +78,24 @@ def probe(host: str, port: int, timeout: float) -> Report:
         sock = socket.create_connection((host, port), timeout=max(timeout, 0.01))
     except OSError as exc:
         raise StatusError(reasons.connect_failure(host, address, exc, timeout)) from None
+    verdict: pins.Verdict | None = None
+    if tls:
+        try:
+            sock = pins.wrap(sock, host, max(deadline - time.monotonic(), 0.01))
+        except OSError as exc:
+            sock.close()
+            raise StatusError(pins.handshake_failure(address, exc, timeout)) from None
+        store = known_servers if known_servers is not None else pins.KnownServers()
+        try:
+            verdict = pins.verify(store, host, port, sock.getpeercert(binary_form=True) or b"", pin=False)
+        except (pins.PinMismatch, pins.UnreadablePins) as exc:
+            sock.close()
+            raise StatusError(str(exc)) from None
     with sock:
-        return _Probe(sock, address, deadline, timeout).run()
+        report = _Probe(sock, address, deadline, timeout).run()
+    if verdict is None:
+        return report
+    return replace(report, fingerprint=verdict.fingerprint, pinned=not verdict.pinned_now)
 
 
 class _Probe:

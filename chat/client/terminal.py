@@ -25,7 +25,7 @@ from prompt_toolkit.application import Application
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from chat.client import events as ev
-from chat.client.address import parse_address
+from chat.client.address import parse_server
 from chat.client.connection import Connection
 from chat.client.dispatch import carry_out_typed
 from chat.client.render import clock, describe, message_line, nick_slot, to_json
@@ -61,13 +61,15 @@ def run(
     ping_timeout: float = 60.0,
     password: str | None = None,
     account: tuple[str, str] | None = None,
+    tls: bool = False,
+    fingerprint: str | None = None,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code.
 
     ``password`` is the server password; on a terminal a refused one is asked for again.
     ``account`` is (name, password) for logging in; a failed login ends the program."""
     try:
-        host, port = parse_address(address)
+        host, port, tls = parse_server(address, tls=tls or fingerprint is not None)
     except ValueError as err:
         return _usage_error(str(err))
     if not valid_nick(nick, len(nick)):
@@ -90,6 +92,8 @@ def run(
             ping_timeout=ping_timeout,
             password=server_password,
             account=account,
+            tls=tls,
+            fingerprint=fingerprint,
         )
 
     conn = connection(password)
@@ -299,7 +303,7 @@ class _Interactive:
         text = describe(event)
         if text is None:
             return None
-        if isinstance(event, ev.Error | ev.Disconnected | ev.Refused):
+        if isinstance(event, ev.Error | ev.Disconnected | ev.Refused | ev.CertificateChanged):
             return f"{_RED}{text}{_RESET}"
         return f"{_DIM}{text}{_RESET}"
 

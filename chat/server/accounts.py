@@ -202,5 +202,6 @@ class AccountStore:
 
 
 def open_accounts(data_dir: Path) -> AccountStore:
-    """The store beside the message history (the directory must exist)."""
+    """The store beside the message history (the directory is made if missing)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     return AccountStore(data_dir / FILE_NAME)

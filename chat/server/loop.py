@@ -3,21 +3,31 @@
 Each iteration accepts, reads and hands bytes to the core, then flushes every buffer the core
 wrote to — one ``send`` per client per iteration however many lines it got. ``EVENT_WRITE`` is
 watched only for clients whose kernel buffer was full, so idle connections cost nothing.
+
+TLS connections live in the same loop. Until its handshake is done a TLS socket is registered
+with its own handler (not as a ``_Conn``) and kept out of ``conns``, so nothing is ever written
+through a half-open TLS session; after the handshake it is an ordinary connection whose reads
+also drain what OpenSSL has already decrypted (``select`` cannot see those bytes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import selectors
 import signal
 import socket
 import sqlite3
+import ssl
 import time
+from dataclasses import dataclass
 from types import FrameType
+from typing import cast
 
 from chat.config import Settings
+from chat.server import tls as tls_setup
 from chat.server.accounts import open_accounts
 from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
@@ -36,18 +46,24 @@ class ServerError(Exception):
     """A problem the person starting the server must fix (port taken, address not local)."""
 
 
-class _Conn:
-    __slots__ = ("client", "close_by", "sock", "watching_write")
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """One bound listener: what the start-up log tells the admin."""
 
-    def __init__(self, sock: socket.socket, client: Client) -> None:
+    host: str
+    port: int
+    tls: bool
+
+
+class _Conn:
+    __slots__ = ("client", "close_by", "sock", "tls", "watching_write")
+
+    def __init__(self, sock: socket.socket, client: Client, tls: bool = False) -> None:
         self.sock = sock
         self.client = client
+        self.tls = tls
         self.watching_write = False
         self.close_by = 0.0
-
-
-_LISTENER = object()
-_WAKER = object()
 
 
 class ServerLoop:
@@ -59,18 +75,36 @@ class ServerLoop:
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.conns: dict[int, _Conn] = {}
+        self.handshakes: dict[int, _Conn] = {}  # TLS connections whose handshake is not done yet
+        self.tls: tls_setup.TlsSetup | None = None
         self._next_id = 0
         self._stop_reason: str | None = None
         self._waker_r, self._waker_w = socket.socketpair()
         self._waker_r.setblocking(False)
         self._waker_w.setblocking(False)
-        self.selector.register(self._waker_r, selectors.EVENT_READ, _WAKER)
+        self.selector.register(self._waker_r, selectors.EVENT_READ, self._drain_waker)
 
     # ------------------------------------------------------------------------ set-up
 
-    def listen(self) -> list[tuple[str, int]]:
-        """Bind the configured address; return what was bound (port 0 becomes the real port)."""
-        host, port = self.settings.host, self.settings.port
+    def listen(self) -> list[Listening]:
+        """Bind the plain port (unless ``tls.require``) and the TLS port (when TLS is on); return
+        what was bound (port 0 becomes the real port). Certificate problems raise ServerError
+        before anything is bound."""
+        tls = self.settings.tls
+        if tls.enabled:
+            try:
+                self.tls = tls_setup.load(tls)
+            except tls_setup.TlsSetupError as exc:
+                raise ServerError(str(exc)) from None
+        bound: list[Listening] = []
+        if not (tls.enabled and tls.require):
+            bound.append(self._bind(self.settings.port, None))
+        if self.tls is not None:
+            bound.append(self._bind(tls.port, self.tls.context))
+        return bound
+
+    def _bind(self, port: int, context: ssl.SSLContext | None) -> Listening:
+        host = self.settings.host
         where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
         try:
             infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -84,12 +118,12 @@ class ServerLoop:
             sock.listen(1024)
         except OSError as exc:
             sock.close()
-            raise ServerError(_bind_error(where, exc)) from None
+            raise ServerError(_bind_error(where, exc, tls=context is not None)) from None
         sock.setblocking(False)
-        self.selector.register(sock, selectors.EVENT_READ, _LISTENER)
+        self.selector.register(sock, selectors.EVENT_READ, functools.partial(self._accept, sock, context))
         self.listeners.append(sock)
         bound = sock.getsockname()
-        return [(str(bound[0]), int(bound[1]))]
+        return Listening(str(bound[0]), int(bound[1]), context is not None)
 
     def request_stop(self, reason: str = "Server shutting down") -> None:
         """Safe from a signal handler: records the wish and wakes the loop."""
@@ -109,17 +143,14 @@ class ServerLoop:
                 timeout = min(timeout, release)
             for key, mask in self.selector.select(timeout):
                 data = key.data
-                if data is _LISTENER:
-                    self._accept(key.fileobj)  # type: ignore[arg-type]
-                elif data is _WAKER:
-                    with contextlib.suppress(OSError):
-                        self._waker_r.recv(4096)
-                else:
+                if data.__class__ is _Conn:
                     if mask & selectors.EVENT_READ:
                         self._read(data)
                     if mask & selectors.EVENT_WRITE:
                         # Flushed below, after the commit: nothing leaves before it is durable.
                         core.dirty.add(data.client)
+                else:  # a listener, the waker or a TLS handshake in progress: a handler
+                    data(mask)
             now = time.monotonic()
             if now >= next_tick:
                 core.tick()
@@ -131,7 +162,11 @@ class ServerLoop:
             self._flush_dirty()
         self._shutdown(self._stop_reason)
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _drain_waker(self, _mask: int) -> None:
+        with contextlib.suppress(OSError):
+            self._waker_r.recv(4096)
+
+    def _accept(self, listener: socket.socket, context: ssl.SSLContext | None, _mask: int) -> None:
         for _ in range(ACCEPTS_PER_ITERATION):
             try:
                 sock, addr = listener.accept()
@@ -144,23 +179,69 @@ class ServerLoop:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             host = str(addr[0])
-            refusal = self.core.admission(host)
+            refusal = self.core.admission(host)  # TLS handshakes in progress count too
             if refusal is not None:
-                with contextlib.suppress(OSError):
-                    sock.send(f"ERROR :{refusal}\r\n".encode())
+                if context is None:  # a TLS client could not read a plain-text ERROR anyway
+                    with contextlib.suppress(OSError):
+                        sock.send(f"ERROR :{refusal}\r\n".encode())
                 sock.close()
                 log.warning("refused %s: %s", host, refusal)
                 continue
             self._next_id += 1
+            if context is not None:
+                self._start_tls(sock, context, host)
+                continue
             client = self.core.connect(self._next_id, host)
             conn = _Conn(sock, client)
             self.conns[client.id] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
 
+    # ---------------------------------------------------------------------------- TLS
+
+    def _start_tls(self, sock: socket.socket, context: ssl.SSLContext, host: str) -> None:
+        """Wrap an accepted socket; the handshake runs as the selector reports readiness. The
+        client exists in the core from now on, so the registration timeout also ends a
+        handshake that never finishes (see :meth:`_reap_closing`)."""
+        try:
+            tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        except OSError as exc:
+            log.info("TLS connection from %s failed: %s", host, tls_setup.handshake_failure(exc))
+            sock.close()
+            return
+        client = self.core.connect(self._next_id, host, secure=True)
+        conn = _Conn(tls_sock, client, tls=True)
+        self.handshakes[client.id] = conn
+        self.selector.register(tls_sock, selectors.EVENT_READ, functools.partial(self._handshake, conn))
+
+    def _handshake(self, conn: _Conn, _mask: int) -> None:
+        sock = cast(ssl.SSLSocket, conn.sock)
+        try:
+            sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._handshake_waits(conn, selectors.EVENT_READ)
+            return
+        except ssl.SSLWantWriteError:
+            self._handshake_waits(conn, selectors.EVENT_WRITE)
+            return
+        except OSError as exc:  # ssl.SSLError included: a port scanner, plain IRC, garbage
+            log.info("TLS handshake with %s failed: %s", conn.client.host, tls_setup.handshake_failure(exc))
+            self._close(conn, "TLS handshake failed")
+            return
+        del self.handshakes[conn.client.id]
+        self.conns[conn.client.id] = conn
+        self.selector.modify(sock, selectors.EVENT_READ, conn)
+        log.debug("connection %d: %s, %s", conn.client.id, sock.version(), (sock.cipher() or ("?",))[0])
+        self._read(conn)  # the first lines may have come with the handshake's last flight
+
+    def _handshake_waits(self, conn: _Conn, events: int) -> None:
+        self.selector.modify(conn.sock, events, functools.partial(self._handshake, conn))
+
     def _read(self, conn: _Conn) -> None:
         try:
             data = conn.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+            if conn.tls and data:
+                data += _decrypted_rest(cast(ssl.SSLSocket, conn.sock))
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as exc:
             self._close(conn, _socket_reason(exc))
@@ -193,8 +274,8 @@ class ServerLoop:
         if out:
             try:
                 sent = conn.sock.send(out)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                sent = 0  # TLS: the retry sends the same bytes first, as OpenSSL requires
             except OSError as exc:
                 self._close(conn, _socket_reason(exc))
                 return
@@ -215,9 +296,13 @@ class ServerLoop:
         for conn in list(self.conns.values()):
             if conn.client.closing and (not conn.client.out or (conn.close_by and now > conn.close_by)):
                 self._close(conn, "closed by server")
+        for conn in list(self.handshakes.values()):
+            if conn.client.closing:  # timed out mid-handshake: its ERROR line cannot be sent, drop it
+                log.info("TLS handshake with %s did not finish in time", conn.client.host)
+                self._close(conn, "TLS handshake timed out")
 
     def _close(self, conn: _Conn, reason: str) -> None:
-        if self.conns.pop(conn.client.id, None) is None:
+        if self.conns.pop(conn.client.id, None) is None and self.handshakes.pop(conn.client.id, None) is None:
             return
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn.sock)
@@ -238,7 +323,7 @@ class ServerLoop:
                         self._flush(key.data)
                     elif mask & selectors.EVENT_READ:
                         self._read(key.data)
-        for conn in list(self.conns.values()):
+        for conn in [*self.conns.values(), *self.handshakes.values()]:
             self._close(conn, reason)
         self.core.history.close()
         self.core.accounts.close()
@@ -247,7 +332,18 @@ class ServerLoop:
         self._waker_w.close()
 
 
+def _decrypted_rest(sock: ssl.SSLSocket) -> bytes:
+    """Bytes OpenSSL decrypted beyond what the last recv returned: the kernel has handed them
+    over already, so select would not wake us for them."""
+    rest = b""
+    while pending := sock.pending():
+        rest += sock.recv(pending)
+    return rest
+
+
 def _socket_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return "TLS error: " + (exc.reason or exc.strerror or str(exc)).replace("_", " ").lower()
     if exc.errno in (errno.ECONNRESET, errno.EPIPE):
         return "Connection reset by peer"
     if exc.errno == errno.ETIMEDOUT:
@@ -255,11 +351,12 @@ def _socket_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _bind_error(where: str, exc: OSError) -> str:
+def _bind_error(where: str, exc: OSError, *, tls: bool = False) -> str:
     if exc.errno == errno.EADDRINUSE:
+        choose = "tls.port in the config file" if tls else "--port"
         return (
             f"cannot listen on {where}: the port is already in use — is another server running? "
-            "Stop it, or choose another port with --port."
+            f"Stop it, or choose another port with {choose}."
         )
     if exc.errno == errno.EADDRNOTAVAIL:
         return f"cannot listen on {where}: that address does not belong to this machine"
@@ -299,22 +396,7 @@ def serve(settings: Settings) -> int:
     except ServerError as exc:
         log.error("%s", exc)
         return 2
-    host, port = bound[0]
-    log.info("chat server %s listening on %s:%d", loop.core.version, host, port)
-    where = "memory only: lost on restart" if settings.history.store == "memory" else str(settings.data_dir)
-    log.info("message history: %s", where)
-    first, *others = connect_hints(host, port)
-    also = f" (or {', '.join(others)})" if others else ""
-    if in_container() and host in ("0.0.0.0", "::", ""):
-        # The addresses seen from inside belong to the container's private network.
-        log.info(
-            "from other machines on the LAN: chat connect <the LAN address of the machine running this "
-            "container>:<the port it publishes>; inside the container's network: %s%s",
-            first,
-            also,
-        )
-    else:
-        log.info("from other machines on the LAN: chat connect %s%s", first, also)
+    _log_start(loop, bound)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
@@ -328,3 +410,37 @@ def serve(settings: Settings) -> int:
             signal.signal(sig, handler)
     log.info("server stopped")
     return 0
+
+
+def _log_start(loop: ServerLoop, bound: list[Listening]) -> None:
+    """Where the server listens and what others should type, including the TLS fingerprint
+    that users compare once with what their client shows on its first TLS connection."""
+    settings = loop.settings
+    plain = [b for b in bound if not b.tls]
+    secure = [b for b in bound if b.tls]
+    if plain:
+        tls_also = f" and on {secure[0].host}:{secure[0].port} (TLS)" if secure else ""
+        log.info("chat server %s listening on %s:%d%s", loop.core.version, plain[0].host, plain[0].port, tls_also)
+    else:
+        log.info("chat server %s listening on %s:%d (TLS only)", loop.core.version, secure[0].host, secure[0].port)
+    if loop.tls is not None:
+        log.info(
+            "TLS certificate fingerprint: %s (users compare it once, on their first TLS connection)",
+            loop.tls.fingerprint,
+        )
+    where = "memory only: lost on restart" if settings.history.store == "memory" else str(settings.data_dir)
+    log.info("message history: %s", where)
+    hints: list[str] = []
+    for listening in bound:
+        first, *others = connect_hints(listening.host, listening.port)
+        also = f" (or {', '.join(others)})" if others else ""
+        hints.append(("--tls " if listening.tls else "") + first + also)
+    if in_container() and bound[0].host in ("0.0.0.0", "::", ""):
+        # The addresses seen from inside belong to the container's private network.
+        log.info(
+            "from other machines on the LAN: chat connect <the LAN address of the machine running this "
+            "container>:<the port it publishes>; inside the container's network: %s",
+            "; ".join(hints),
+        )
+    else:
+        log.info("from other machines on the LAN: chat connect %s", "; chat connect ".join(hints))

@@ -113,6 +113,8 @@ def whois(core: ServerCore, client: Client, msg: Message) -> None:
     if rooms:
         core.reply(client, rpl.RPL_WHOISCHANNELS, target.nick, " ".join(rooms))
     core.reply(client, rpl.RPL_WHOISSERVER, target.nick, core.name, core.settings.network)
+    if target.secure:
+        core.reply(client, rpl.RPL_WHOISSECURE, target.nick, "is using a secure connection")
     if target.away is not None:
         core.reply(client, rpl.RPL_AWAY, target.nick, target.away)
     if "o" in target.modes:

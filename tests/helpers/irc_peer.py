@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
 
@@ -10,10 +11,17 @@ from chat.protocol import LineReader, LineTooLong, Message, parse
 
 
 class Peer:
-    def __init__(self, host: str, port: int, timeout: float = 10.0, source: str | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 10.0, *, tls: bool = False, source: str | None = None
+    ) -> None:
         """``source``: the local address to connect from (another 127.x.y.z plays another machine)."""
         bind = (source, 0) if source else None
         self.sock = socket.create_connection((host, port), timeout=timeout, source_address=bind)
+        if tls:  # no certificate check: the tests about pinning use the real client
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.sock = context.wrap_socket(self.sock)
         self.reader = LineReader(max_body=1 << 20)
         self.received: list[Message] = []
         self.closed = False

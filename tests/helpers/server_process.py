@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
+#: The TLS port in the same start-up line: "... and on HOST:PORT (TLS)" or "HOST:PORT (TLS only)".
+TLS_LISTENING = re.compile(r"on (\S+):(\d+) \(TLS")
 
 
 class ServerProcess:
@@ -23,6 +25,7 @@ class ServerProcess:
         self.extra_args = extra_args
         self.host = "127.0.0.1"
         self.port = port
+        self.tls_port: int | None = None  # set from the log when the config turns TLS on
         self.proc: subprocess.Popen[str] | None = None
         self.log_lines: list[str] = []
         self._log_lock = threading.Lock()
@@ -35,9 +38,7 @@ class ServerProcess:
             *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True).start()
         if not ready.wait(timeout):
@@ -52,7 +53,10 @@ class ServerProcess:
                 self.log_lines.append(line)
             match = LISTENING.search(line)
             if match and not ready.is_set():
-                self.port = int(match.group(2))
+                tls = TLS_LISTENING.search(line)
+                self.tls_port = int(tls.group(2)) if tls else None
+                if not line.rstrip().endswith("(TLS only)"):
+                    self.port = int(match.group(2))
                 ready.set()
         ready.set()  # process ended: let start() report it
 

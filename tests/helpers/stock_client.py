@@ -18,9 +18,7 @@ class StockClient:
     def _record(self, _conn: irc.client.ServerConnection, event: irc.client.Event) -> None:
         self.events.append(event)
 
-    def wait_for(
-        self, predicate: Callable[[irc.client.Event], bool], timeout: float = 10.0
-    ) -> irc.client.Event:
+    def wait_for(self, predicate: Callable[[irc.client.Event], bool], timeout: float = 10.0) -> irc.client.Event:
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:

@@ -1,0 +1,212 @@
+"""Trust on first use for TLS servers: the known-servers file, the client's TLS context, and the
+words for what happened (first contact, or a changed certificate).
+
+A LAN server has a self-signed certificate no CA vouches for, so the client does what SSH does:
+it remembers the SHA-256 of the certificate it saw first for each ``host:port`` and from then on
+refuses any other one. The first contact is shown to the user with the fingerprint, to compare
+once with what the server's admin says (the server logs it at start-up). A changed certificate
+stops the client for good, with a warning that says how to check and how to forget the old pin.
+
+The file is ``$CHAT_KNOWN_SERVERS``, else ``$XDG_CONFIG_HOME/chat/known_servers`` (default
+``~/.config/chat/known_servers``): one ``host:port SHA256:AB:…`` line per server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from chat.client.address import format_address
+from chat.fingerprint import fingerprint, normalize
+
+__all__ = [
+    "DEFAULT_TLS_PORT",
+    "KnownServers",
+    "PinMismatch",
+    "UnreadablePins",
+    "Verdict",
+    "changed_warning",
+    "client_context",
+    "first_use_notice",
+    "handshake_failure",
+    "known_servers_path",
+    "server_key",
+    "verify",
+    "wrap",
+]
+
+DEFAULT_TLS_PORT = 6697
+ENV_VAR = "CHAT_KNOWN_SERVERS"
+
+
+def known_servers_path() -> Path:
+    override = os.environ.get(ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "chat" / "known_servers"
+
+
+def server_key(host: str, port: int) -> str:
+    """How a server is named in the file: as typed, lower-cased, with its port."""
+    return format_address(host.lower().rstrip("."), port)
+
+
+class UnreadablePins(Exception):
+    """The known-servers file exists but cannot be read, so no certificate can be checked."""
+
+
+class KnownServers:
+    """The pins in one file. Read on every lookup, so two clients (or ``chat trust --forget``)
+    running at once see each other's changes; written whole through a temporary file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else known_servers_path()
+
+    def entries(self) -> dict[str, str]:
+        """server key -> fingerprint; a missing file means nothing pinned yet."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UnreadablePins(f"cannot read the remembered TLS certificates in {self.path}: {why}") from None
+        pins: dict[str, str] = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and not parts[0].startswith("#"):
+                with contextlib.suppress(ValueError):  # a damaged line pins nothing
+                    pins[parts[0]] = normalize(parts[1])
+        return pins
+
+    def get(self, key: str) -> str | None:
+        return self.entries().get(key)
+
+    def remember(self, key: str, print_: str) -> None:
+        pins = self.entries()
+        pins[key] = print_
+        self._write(pins)
+
+    def forget(self, key: str) -> bool:
+        pins = self.entries()
+        if pins.pop(key, None) is None:
+            return False
+        self._write(pins)
+        return True
+
+    def _write(self, pins: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["# chat: TLS certificates seen first for each server (see chat trust --help)"]
+        lines += [f"{key} {value}" for key, value in sorted(pins.items())]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def client_context() -> ssl.SSLContext:
+    """TLS 1.2 or newer, without CA checks: the pin is the check (LAN certificates are self-signed)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def wrap(sock: socket.socket, host: str, timeout: float) -> ssl.SSLSocket:
+    """Do the TLS handshake on a connected socket (blocking, at most ``timeout`` seconds)."""
+    sock.settimeout(timeout)
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+        name: str | None = None  # no SNI for an address
+    except ValueError:
+        name = host
+    return client_context().wrap_socket(sock, server_hostname=name)
+
+
+def handshake_failure(address: str, exc: OSError, timeout: float) -> str:
+    """Why the TLS handshake with ``address`` failed, in words a user can act on."""
+    hint = "is that the server's TLS port (usually 6697), and is TLS on there?"
+    if isinstance(exc, TimeoutError):
+        return f"{address} did not complete the TLS handshake within {timeout:g} s — {hint}"
+    if isinstance(exc, ssl.SSLError):
+        why = (exc.reason or exc.strerror or str(exc)).replace("_", " ").lower()
+        return f"cannot start TLS with {address}: {why} — {hint}"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return f"{address} closed the connection during the TLS handshake — {hint}"
+    return f"cannot start TLS with {address}: {exc.strerror or exc}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The certificate is trusted; ``pinned_now`` when this was the first contact."""
+
+    fingerprint: str
+    pinned_now: bool
+
+
+class PinMismatch(Exception):
+    """The server's certificate is not the remembered (or the given) one: do not talk to it."""
+
+    def __init__(self, address: str, expected: str, got: str, file: Path, given: bool) -> None:
+        super().__init__(changed_warning(address, expected, got, file, given=given))
+        self.address = address
+        self.expected = expected
+        self.got = got
+        self.file = file
+        self.given = given
+
+
+def verify(
+    store: KnownServers, host: str, port: int, der: bytes, expected: str | None = None, *, pin: bool = True
+) -> Verdict:
+    """Check ``der`` against ``expected`` (``--fingerprint``) or else the pin; pin it on first use.
+
+    A fingerprint given by the user wins over an older pin and replaces it once it matches:
+    that is how a user accepts a new certificate after checking it with the admin.
+    """
+    got = fingerprint(der)
+    key = server_key(host, port)
+    address = format_address(host, port)
+    pinned = store.get(key)
+    if expected is not None:
+        if got != expected:
+            raise PinMismatch(address, expected, got, store.path, given=True)
+        if pinned != got and pin:
+            store.remember(key, got)
+        return Verdict(got, pinned_now=pinned != got)
+    if pinned is None:
+        if pin:
+            store.remember(key, got)
+        return Verdict(got, pinned_now=True)
+    if pinned != got:
+        raise PinMismatch(address, pinned, got, store.path, given=False)
+    return Verdict(got, pinned_now=False)
+
+
+def first_use_notice(address: str, print_: str, file: Path) -> str:
+    return (
+        f"first TLS connection to {address}; certificate fingerprint {print_}; remembered in {file} — "
+        "compare it with what the server admin says (the server log shows it at start-up)"
+    )
+
+
+def changed_warning(address: str, expected: str, got: str, file: Path, *, given: bool = False) -> str:
+    if given:
+        return (
+            f"WARNING: the TLS certificate of {address} is not the one you asked for with --fingerprint: "
+            f"expected {expected}, the server sent {got}. Not connecting. Check the fingerprint with the server admin."
+        )
+    return (
+        f"WARNING: the TLS certificate of {address} has CHANGED since you first connected: remembered "
+        f"{expected}, the server now sends {got}. Not connecting. This may be someone pretending to be "
+        "the server (an attacker on the network), or the admin made a new certificate. Ask the admin for "
+        "the fingerprint the server log shows at start-up. If it is the new one, forget the old pin with "
+        f"`chat trust --forget {address}` (or delete its line in {file}) and connect again, or connect "
+        f"with --fingerprint {got}."
+    )

@@ -1,0 +1,65 @@
+"""The connect form's TLS tick box against a real TLS server: the first-use notice in the window,
+the choice remembered, and a changed certificate explained in the form instead of connecting."""
+
+from __future__ import annotations
+
+import json
+import tkinter as tk
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chat.client.gui import App
+from chat.client.gui_model import SERVER
+from chat.client.pins import KnownServers, server_key
+from tests.gui.conftest import pump
+from tests.helpers.server_process import ServerProcess
+from tests.helpers.tls_server import start_tls_server
+
+FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = start_tls_server(tmp_path / "server")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_tls_box_connects_pins_and_is_remembered(root: tk.Tk, tls_server: ServerProcess, tmp_path: Path) -> None:
+    app = App(root, None, None, connection_options=FAST)
+    form = app.form
+    assert form is not None and not form.tls.get()
+    pump(root, lambda: True)
+    form.address.set(f"127.0.0.1:{tls_server.tls_port}")
+    form.nick.set("alice")
+    form.tls_check.invoke()
+    form.button.invoke()
+    pump(root, lambda: app.chat is not None, what="the chat window")
+    assert app.model is not None
+    server_tab = [line.text for line in app.model.conversation(SERVER).lines]
+    assert any(text.startswith(f"first TLS connection to 127.0.0.1:{tls_server.tls_port}") for text in server_tab)
+    known = tmp_path / "config" / "chat" / "known_servers"  # XDG_CONFIG_HOME is the test's
+    assert server_key("127.0.0.1", tls_server.tls_port or 0) in KnownServers(known).entries()
+    remembered = json.loads((tmp_path / "config" / "chat" / "gui.json").read_text())
+    assert remembered["tls"] is True
+
+    root.destroy()
+    again = tk.Tk(className="chat")
+    try:
+        second = App(again, None, None)
+        assert second.form is not None and second.form.tls.get()
+    finally:
+        again.destroy()
+
+
+def test_a_changed_certificate_is_explained_in_the_form(root: tk.Tk, tls_server: ServerProcess, tmp_path: Path) -> None:
+    key = server_key("127.0.0.1", tls_server.tls_port or 0)
+    KnownServers(tmp_path / "config" / "chat" / "known_servers").remember(key, "SHA256:" + ":".join(["00"] * 32))
+    app = App(root, f"ircs://127.0.0.1:{tls_server.tls_port}", "alice", connection_options=FAST)
+    pump(root, lambda: app.form is not None and "CHANGED" in app.form.message.get(), what="the warning")
+    assert app.chat is None and app.conn is None
+    assert app.form is not None and "chat trust --forget" in app.form.message.get()

@@ -1,0 +1,214 @@
+"""TLS end to end: a real server with a certificate made by ``chat cert``'s code, real clients,
+real handshakes on loopback. Waiting is always for an event or a log line, with a deadline."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from chat.client import events as ev
+from chat.client.connection import Connection
+from chat.client.pins import KnownServers, server_key
+from chat.server.certificate import write_pair
+from tests.helpers.irc_peer import Peer
+from tests.helpers.server_process import ServerProcess
+from tests.helpers.tls_server import start_tls_server, write_config
+from tests.helpers.watcher import DEADLINE, Watcher
+
+Connect = Callable[..., tuple[Connection, Watcher]]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    made = write_pair(tmp_path / "data" / "tls", ["localhost", "127.0.0.1"])
+    assert made.key.stat().st_mode & 0o777 == 0o600
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, data_dir: Path) -> Iterator[ServerProcess]:
+    proc = start_tls_server(tmp_path, registration_timeout=2)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KnownServers:
+    """Pins in a temporary file, so no test reads or writes the user's own."""
+    path = tmp_path / "known_servers"
+    monkeypatch.setenv("CHAT_KNOWN_SERVERS", str(path))
+    return KnownServers(path)
+
+
+@pytest.fixture
+def connect(tls_server: ServerProcess, known: KnownServers) -> Iterator[Connect]:
+    made: list[Connection] = []
+
+    def make(nick: str, *, tls: bool = True, **options: object) -> tuple[Connection, Watcher]:
+        options.setdefault("backoff_cap", 1.0)
+        port = tls_server.tls_port if tls else tls_server.port
+        assert port is not None
+        conn = Connection(tls_server.host, port, nick, tls=tls, known_servers=known, **options)  # type: ignore[arg-type]
+        made.append(conn)
+        conn.start()
+        return conn, Watcher(conn)
+
+    yield make
+    for conn in made:
+        conn.close()
+
+
+def in_lobby(event: ev.Event) -> bool:
+    return isinstance(event, ev.Names) and event.channel == "#lobby"
+
+
+def fingerprint_in_log(server: ServerProcess) -> str:
+    return server.wait_for_log(r"TLS certificate fingerprint: (SHA256:[0-9A-F:]{95})").group(1)
+
+
+def test_handshake_registration_and_whois_shows_the_secure_connection(tls_server: ServerProcess) -> None:
+    assert tls_server.tls_port is not None and tls_server.tls_port != tls_server.port
+    alice = Peer(tls_server.host, tls_server.tls_port, tls=True).register("alice")
+    assert isinstance(alice.sock, ssl.SSLSocket) and alice.sock.version() in ("TLSv1.2", "TLSv1.3")
+    bob = Peer(tls_server.host, tls_server.port).register("bob")
+    bob.send("WHOIS alice")
+    assert bob.expect_command("671").params[1:] == ["alice", "is using a secure connection"]
+    alice.send("WHOIS bob")
+    whois = alice.expect_command("318")
+    assert not any(m.command == "671" for m in alice.received[: alice.received.index(whois)])
+
+
+def test_first_contact_pins_the_certificate_and_says_so(
+    tls_server: ServerProcess, connect: Connect, known: KnownServers
+) -> None:
+    _alice, events = connect("alice")
+    pinned = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
+    assert isinstance(pinned, ev.CertificatePinned)
+    assert pinned.fingerprint == fingerprint_in_log(tls_server)
+    assert pinned.file == str(known.path)
+    key = server_key(tls_server.host, tls_server.tls_port or 0)
+    assert known.entries() == {key: pinned.fingerprint}
+    events.wait_for(lambda e: isinstance(e, ev.Connected))
+    # Once pinned, the next connection says nothing about it.
+    _again, again_events = connect("alice2")
+    again_events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert not any(isinstance(e, ev.CertificatePinned) for e in again_events.seen)
+
+
+def test_plain_and_tls_clients_talk_in_one_room(connect: Connect) -> None:
+    secure, secure_events = connect("secure")
+    plain, plain_events = connect("plain", tls=False)
+    secure_events.wait_for(in_lobby)
+    plain_events.wait_for(in_lobby)
+    secure.say("#lobby", "over TLS")
+    assert plain_events.message("over TLS").sender == "secure"
+    plain.say("#lobby", "in plain text")
+    assert secure_events.message("in plain text").sender == "plain"
+    # A burst (within flood limits) arrives whole: nothing may stick in OpenSSL's buffer.
+    burst = [f"line {i} " + "x" * 400 for i in range(12)]
+    for text in burst:
+        plain.say("#lobby", text)
+    for text in burst:
+        secure_events.message(text)
+    assert secure.wait_until_settled(DEADLINE) and plain.wait_until_settled(DEADLINE)
+
+
+def test_a_changed_certificate_is_refused_once_without_retrying(
+    tmp_path: Path, tls_server: ServerProcess, data_dir: Path, connect: Connect, known: KnownServers
+) -> None:
+    conn, events = connect("alice")
+    first = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
+    events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert tls_server.tls_port is not None
+    # The admin makes a new certificate and restarts the server on the same ports.
+    write_pair(data_dir / "tls", ["localhost"], force=True)
+    write_config(tmp_path / "tls.yaml", tls_port=tls_server.tls_port)
+    tls_server.restart()
+    new_print = fingerprint_in_log_after_restart(tls_server)
+
+    changed = events.wait_for(lambda e: isinstance(e, ev.CertificateChanged))
+    assert isinstance(changed, ev.CertificateChanged) and isinstance(first, ev.CertificatePinned)
+    assert (changed.expected, changed.got, changed.given) == (first.fingerprint, new_print, False)
+    events.wait_for(lambda e: isinstance(e, ev.Closed))
+    after = events.seen[events.seen.index(changed) :]
+    assert not any(isinstance(e, ev.Connecting | ev.Reconnecting) for e in after)
+    refusal = next(e for e in after if isinstance(e, ev.Disconnected))
+    assert "not the one remembered" in refusal.reason
+    assert conn.status.state == "closed"
+    assert known.get(server_key(tls_server.host, tls_server.tls_port)) == first.fingerprint  # the old pin stays
+
+    from chat.client.render import describe
+
+    warning = describe(changed) or ""
+    assert "CHANGED" in warning and "attacker" in warning and "new certificate" in warning
+    assert f"chat trust --forget {tls_server.host}:{tls_server.tls_port}" in warning
+
+
+def fingerprint_in_log_after_restart(server: ServerProcess) -> str:
+    """The second start-up's fingerprint (the log holds both runs)."""
+    line = r"TLS certificate fingerprint: (SHA256:[0-9A-F:]{95})"
+    return server.wait_for_log(rf"(?s){line}.*{line}").group(2)
+
+
+def test_a_client_that_never_handshakes_is_dropped_while_tls_clients_chat(
+    tls_server: ServerProcess, connect: Connect
+) -> None:
+    assert tls_server.tls_port is not None
+    silent = socket.create_connection((tls_server.host, tls_server.tls_port), timeout=DEADLINE)
+    alice, alice_events = connect("alice")
+    _bob, bob_events = connect("bob")
+    alice_events.wait_for(in_lobby)
+    bob_events.wait_for(in_lobby)
+    # registration_timeout is 2 s: the silent socket is closed without a word (no plain ERROR).
+    assert silent.recv(100) == b""
+    silent.close()
+    tls_server.wait_for_log(r"TLS handshake with 127\.0\.0\.1 did not finish in time")
+    alice.say("#lobby", "still here")
+    assert bob_events.message("still here").sender == "alice"
+    assert "Traceback" not in tls_server.log()
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"NICK plain\r\nUSER u 0 * :plain\r\n", b"\x16\x03\x01\x00\x05garbage" + bytes(range(256)), b"\x00" * 10],
+    ids=["plain-irc", "broken-hello", "zeros"],
+)
+def test_plain_text_and_garbage_on_the_tls_port_do_not_hurt_the_server(
+    tls_server: ServerProcess, connect: Connect, junk: bytes
+) -> None:
+    assert tls_server.tls_port is not None
+    intruder = socket.create_connection((tls_server.host, tls_server.tls_port), timeout=DEADLINE)
+    intruder.sendall(junk)
+    with contextlib.suppress(ConnectionResetError):
+        assert intruder.recv(4096)[:1] in (b"", b"\x15")  # closed, at most after a TLS alert
+    intruder.close()
+    tls_server.wait_for_log(r"INFO chat\.server\.loop: TLS handshake with 127\.0\.0\.1 failed: ")
+    alice, alice_events = connect("alice")
+    _bob, bob_events = connect("bob", tls=False)
+    alice_events.wait_for(in_lobby)
+    bob_events.wait_for(in_lobby)
+    alice.say("#lobby", "fine")
+    bob_events.message("fine")
+    log = tls_server.log()
+    assert "Traceback" not in log and "ERROR" not in log
+    assert len([line for line in log.splitlines() if "TLS handshake with" in line]) == 1
+
+
+def test_tls_only_server_has_no_plain_listener(tmp_path: Path, data_dir: Path, known: KnownServers) -> None:
+    config = tmp_path / "only.yaml"
+    config.write_text("tls:\n  cert: tls/cert.pem\n  key: tls/key.pem\n  port: 0\n  require: true\n", encoding="utf-8")
+    server = ServerProcess(data_dir, extra_args=("--config", str(config))).start()
+    try:
+        assert server.tls_port is not None
+        server.wait_for_log(r"listening on 127\.0\.0\.1:\d+ \(TLS only\)")
+        assert "(TLS only)" in server.log() and server.log().count("listening on") == 1
+        Peer(server.host, server.tls_port, tls=True).register("alice")
+    finally:
+        server.stop()

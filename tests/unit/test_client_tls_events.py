@@ -1,0 +1,42 @@
+"""How both UIs show the two TLS events: the first-use notice and the changed-certificate warning."""
+
+from __future__ import annotations
+
+from chat.client import events as ev
+from chat.client.gui_model import SERVER, ChatModel
+from chat.client.render import describe, to_json
+
+OLD = "SHA256:" + ":".join(["AA"] * 32)
+NEW = "SHA256:" + ":".join(["BB"] * 32)
+
+
+def test_first_use_notice_names_address_fingerprint_and_file() -> None:
+    event = ev.CertificatePinned("chat.lan:6697", OLD, "/home/a/.config/chat/known_servers")
+    text = describe(event) or ""
+    assert text.startswith("first TLS connection to chat.lan:6697; certificate fingerprint " + OLD)
+    assert "remembered in /home/a/.config/chat/known_servers" in text and "server admin" in text
+    assert to_json(event) == {
+        "type": "certificate_pinned",
+        "address": "chat.lan:6697",
+        "fingerprint": OLD,
+        "file": "/home/a/.config/chat/known_servers",
+    }
+    model = ChatModel("chat.lan:6697", "alice")
+    model.apply(event)
+    assert [line.text for line in model.conversation(SERVER).lines] == [text]
+
+
+def test_changed_warning_says_what_it_may_be_and_what_to_do() -> None:
+    event = ev.CertificateChanged("chat.lan:6697", OLD, NEW, "/tmp/known")
+    text = describe(event) or ""
+    for part in (OLD, NEW, "attacker", "new certificate", "chat trust --forget chat.lan:6697", "/tmp/known"):
+        assert part in text
+    model = ChatModel("chat.lan:6697", "alice")
+    model.apply(event)
+    (line,) = model.conversation(SERVER).lines
+    assert line.kind == "error" and line.text == text
+
+
+def test_a_fingerprint_given_in_advance_gets_its_own_wording() -> None:
+    text = describe(ev.CertificateChanged("chat.lan:6697", OLD, NEW, "/tmp/known", given=True)) or ""
+    assert "--fingerprint" in text and "CHANGED" not in text
