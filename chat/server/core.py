@@ -211,7 +211,9 @@ class ServerCore:
             silent = now - client.last_seen
             if not client.registered and now - client.connected_at > limits.registration_timeout:
                 self.disconnect(client, "Registration timed out")
-            elif silent > limits.ping_timeout:
+            elif client.ping_pending and silent > limits.ping_timeout:
+                # Only after a PING went unanswered: a tick that comes late must not drop a
+                # client that was never asked.
                 self.disconnect(client, f"Ping timeout: {int(silent)} seconds")
             elif silent > limits.ping_interval and not client.ping_pending and client.registered:
                 client.ping_pending = True

@@ -77,6 +77,12 @@ def test_compose_up_gives_a_healthy_server_that_restarts_after_a_crash(
         wait_for(lambda: health() == "healthy", 60, lambda: f"never healthy ({health()})\n{logs()}")
         record_timing("compose", "up --build to docker reporting healthy", time.monotonic() - start)
 
+        # Not root, and the only place it can write is the data volume.
+        probe = container.exec_run(
+            ["sh", "-c", "id -u; for d in /data /tmp /etc /opt/chat; do touch $d/p 2>/dev/null && echo $d; done"]
+        )
+        assert probe.output.decode().split() == ["10001", "/data"], probe.output
+
         # A crash of the server process (not a docker stop): restart: unless-stopped brings it back.
         start = time.monotonic()
         killed = container.exec_run(["sh", "-c", "kill -KILL $(cat /proc/1/task/1/children)"])
