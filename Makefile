@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so the venv is rebuilt only when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint sysdeps clean image base-image screenshot bench
+.PHONY: venv serve test lint sysdeps clean image base-image screenshot bench fuzz
 
 venv: $(STAMP)
 
@@ -45,6 +45,13 @@ base-image:
 # and a table, saves bench/results.json. BENCH_ARGS=--quick for a short run.
 bench: venv
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Raw-bytes fuzz of a real server over loopback (bench/fuzz.py): garbage, mutated lines, floods and
+# abrupt closes, while two clients keep talking; fails if the server dies, logs a traceback, or
+# loses or reorders a message. FUZZ_ARGS="--seconds 600" for a long run, --seed N to repeat one.
+FUZZ_ARGS ?= --seconds 60
+fuzz: venv
+	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
 
 # docs/gui.png, the desktop client mid-conversation (Xvfb + a real server), shown in the README.
 screenshot: venv sysdeps

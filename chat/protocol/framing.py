@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_BODY", "MAX_TAGS", "LineReader", "LineTooLong", "split_tags"]
+__all__ = ["MAX_BODY", "MAX_CLIENT_TAGS", "MAX_TAGS", "LineReader", "LineTooLong", "split_tags"]
 
 #: RFC 1459: 512 bytes including CR LF for everything after the tags.
 MAX_BODY = 512
 #: IRCv3 message-tags: the tag section, ``@`` and trailing space included, may use 8191 bytes.
 MAX_TAGS = 8191
+#: IRCv3 message-tags: what a *client* may send, ``@`` and trailing space included (4094 bytes of
+#: tag data). The rest of the 8191 is the server's, for the tags it adds (time, msgid, batch);
+#: a server reading client lines with the bigger limit could relay lines nobody can receive.
+MAX_CLIENT_TAGS = 4096
 
 
 @dataclass(frozen=True, slots=True)

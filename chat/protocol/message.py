@@ -7,16 +7,21 @@ commands); formatting is strict, so that whatever we emit parses back to the sam
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 __all__ = [
     "Message",
     "ParseError",
+    "clean_text",
+    "clip_utf8",
     "escape_tag_value",
     "format_tags",
+    "middle_param",
     "parse",
     "parse_tags",
     "unescape_tag_value",
+    "valid_tag_key",
 ]
 
 
@@ -70,9 +75,50 @@ def parse_tags(section: str) -> dict[str, str]:
     return tags
 
 
+#: IRCv3 message-tags: ``[+][vendor/]name``, the vendor a host name, the name letters, digits, '-'.
+_TAG_KEY = re.compile(r"\+?(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+\Z")
+
+
+def valid_tag_key(key: str) -> bool:
+    """Whether ``key`` is a tag name by the grammar; anything else a server drops rather than relays."""
+    return _TAG_KEY.match(key) is not None
+
+
 def format_tags(tags: dict[str, str]) -> str:
     """Format tags (without the leading ``@``); empty values are written as bare keys."""
     return ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in tags.items())
+
+
+#: Control characters kept in free text: IRC formatting (bold, colour, hex colour, reset,
+#: monospace, reverse, italic, strikethrough, underline). The rest of C0, DEL and C1 can only
+#: confuse a terminal or hide text, so topics, away messages, real names and reasons lose them.
+_FORMATTING = "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f"
+_CONTROLS = re.compile(
+    "[" + "".join(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in _FORMATTING) + "]"
+)
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the control characters that are not IRC formatting."""
+    return _CONTROLS.sub("", text)
+
+
+def middle_param(text: str) -> str:
+    """``text`` made fit to stand as a middle parameter (no space, no leading colon, not empty),
+    for replies that echo what a client typed, such as a ``FAIL``'s context."""
+    if text and " " not in text and not text.startswith(":"):
+        return text
+    return text.replace(" ", "_").lstrip(":") or "*"
+
+
+def clip_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` that fits in ``max_bytes`` of UTF-8, never half a character."""
+    if len(text) * 4 <= max_bytes:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    return data[: max(max_bytes, 0)].decode("utf-8", "ignore")
 
 
 @dataclass(slots=True)
@@ -120,9 +166,33 @@ class Message:
             raise ValueError("a message cannot contain CR, LF or NUL")
         return line
 
-    def encode(self) -> bytes:
-        """The message as it goes on the wire: UTF-8 with CRLF."""
-        return (self.to_line() + "\r\n").encode("utf-8")
+    def encode(self, limit: int | None = None) -> bytes:
+        """The message as it goes on the wire: UTF-8 with CRLF.
+
+        With ``limit`` (the 512 of RFC 1459, CRLF included, tags not counted) a line that would
+        be longer is shortened the way servers do it: the last parameter loses its end, and if
+        the middle ones alone are too long the line is cut. Receivers refuse longer lines, and
+        the parts a server puts in (prefix, numerics) can push an echo of a client's own
+        maximum-length line over the limit.
+        """
+        line = self.to_line()
+        data = (line + "\r\n").encode("utf-8")
+        if limit is None:
+            return data
+        tags = len(format_tags(self.tags).encode("utf-8")) + 2 if self.tags else 0
+        excess = len(data) - tags - limit
+        if excess <= 0:
+            return data
+        if self.params:
+            last = self.params[-1].encode("utf-8")
+            if len(last) >= excess:
+                shorter = Message(self.command, [*self.params[:-1], clip_utf8(self.params[-1], len(last) - excess)],
+                                  self.prefix, self.tags)  # fmt: skip
+                data = (shorter.to_line() + "\r\n").encode("utf-8")
+                if len(data) - tags <= limit:
+                    return data
+        cut = data[: tags + limit - 2].decode("utf-8", "ignore").encode("utf-8")
+        return cut + b"\r\n"
 
     def __str__(self) -> str:
         return self.to_line()

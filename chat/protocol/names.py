@@ -13,7 +13,10 @@ __all__ = ["CHANTYPES", "casefold", "is_channel", "valid_channel", "valid_nick"]
 CHANTYPES = "#&"
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _NICK = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*\Z")
-_CHANNEL_FORBIDDEN = re.compile(r"[\x00-\x20,:\x07\x7f]")
+#: Besides the RFC's space, comma, colon and BEL: every control character (C0, DEL, C1), the
+#: Unicode spaces and line separators, and the bidi and zero-width marks that make one room's
+#: name look like another's.
+_CHANNEL_FORBIDDEN = re.compile("[\x00-\x20,:\x7f-\xa0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]")
 
 
 def casefold(name: str) -> str:
@@ -32,5 +35,11 @@ def valid_nick(nick: str, max_len: int) -> bool:
 
 def valid_channel(name: str, max_len: int) -> bool:
     """A channel prefix, then anything but spaces, commas, colons and control characters.
-    Non-ASCII letters are allowed so a room can be called ``#گفتگو``."""
-    return 1 < len(name) <= max_len and is_channel(name) and _CHANNEL_FORBIDDEN.search(name[1:]) is None
+    Non-ASCII letters are allowed so a room can be called ``#گفتگو``; ``max_len`` counts UTF-8
+    bytes, as CHANNELLEN does, so a name of four-byte characters cannot crowd a line."""
+    return (
+        1 < len(name) <= max_len
+        and len(name.encode("utf-8", "surrogatepass")) <= max_len
+        and is_channel(name)
+        and _CHANNEL_FORBIDDEN.search(name[1:]) is None
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.protocol import Message, casefold, is_channel, valid_channel
+from chat.protocol import Message, casefold, clean_text, clip_utf8, is_channel, valid_channel
 from chat.protocol import numerics as rpl
 from chat.server.core import ServerCore
 from chat.server.registry import command
@@ -13,7 +13,11 @@ from chat.server.state import Channel, Client
 def join(core: ServerCore, client: Client, msg: Message) -> None:
     if msg.params[0] == "0":
         for key in list(client.channels):
-            part_channel(core, client, core.channels[key], "Left all channels")
+            channel = core.channels.get(key)
+            if client.closing:
+                return  # dropped for SendQ while leaving: gone from every room already
+            if channel is not None:
+                part_channel(core, client, channel, "Left all channels")
         return
     for name in msg.params[0].split(","):
         if name:
@@ -21,6 +25,8 @@ def join(core: ServerCore, client: Client, msg: Message) -> None:
 
 
 def join_channel(core: ServerCore, client: Client, name: str) -> None:
+    if client.closing:
+        return  # dropped for SendQ earlier in the same JOIN list: it must not haunt the next rooms
     if not valid_channel(name, core.limits.channel_length):
         core.reply(client, rpl.ERR_NOSUCHCHANNEL, name, "Invalid channel name")
         return
@@ -40,7 +46,7 @@ def join_channel(core: ServerCore, client: Client, name: str) -> None:
 
 @command("PART", min_params=1)
 def part(core: ServerCore, client: Client, msg: Message) -> None:
-    reason = msg.param(1)
+    reason = clean_text(msg.param(1))
     for name in msg.params[0].split(","):
         if not name:
             continue
@@ -55,8 +61,9 @@ def part(core: ServerCore, client: Client, msg: Message) -> None:
 
 def part_channel(core: ServerCore, client: Client, channel: Channel, reason: str) -> None:
     params = [channel.name, reason] if reason else [channel.name]
-    core.send_to_channel(channel, Message("PART", params, client.prefix).encode())
-    del channel.members[client]
+    core.send_to_channel(channel, Message("PART", params, client.prefix).encode(core.limits.max_line))
+    if channel.members.pop(client, None) is None:
+        return  # dropped for SendQ by its own PART line: already out of every room
     key = casefold(channel.name)
     client.channels.discard(key)
     if not channel.members:
@@ -81,10 +88,11 @@ def topic(core: ServerCore, client: Client, msg: Message) -> None:
     if "t" in channel.modes and not channel.is_operator(client):
         core.reply(client, rpl.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    channel.topic = msg.params[1][: core.limits.topic_length]
+    channel.topic = clip_utf8(clean_text(msg.params[1]), core.limits.topic_length)  # TOPICLEN is in bytes
     channel.topic_by = client.prefix
     channel.topic_time = core.clock()
-    core.send_to_channel(channel, Message("TOPIC", [channel.name, channel.topic], client.prefix).encode())
+    line = Message("TOPIC", [channel.name, channel.topic], client.prefix).encode(core.limits.max_line)
+    core.send_to_channel(channel, line)
 
 
 def send_topic(core: ServerCore, client: Client, channel: Channel) -> None:
@@ -96,7 +104,9 @@ def send_topic(core: ServerCore, client: Client, channel: Channel) -> None:
 def names(core: ServerCore, client: Client, msg: Message) -> None:
     if not msg.params:
         for key in sorted(client.channels):
-            send_names(core, client, core.channels[key])
+            channel = core.channels.get(key)
+            if channel is not None:  # None once the asker was dropped for SendQ and its last room went
+                send_names(core, client, channel)
         if not client.channels:
             core.reply(client, rpl.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
@@ -163,7 +173,8 @@ def channel_mode(core: ServerCore, client: Client, msg: Message) -> None:
         return
     applied = _apply_channel_modes(core, client, channel, change, msg.params[2:])
     if applied:
-        core.send_to_channel(channel, Message("MODE", [channel.name, *applied], client.prefix).encode())
+        line = Message("MODE", [channel.name, *applied], client.prefix).encode(core.limits.max_line)
+        core.send_to_channel(channel, line)
 
 
 def _apply_channel_modes(core: ServerCore, client: Client, channel: Channel, change: str, args: list[str]) -> list[str]:

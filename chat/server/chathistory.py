@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chat.protocol import Message, casefold, is_channel, valid_nick
+from chat.protocol.message import middle_param
 from chat.server.core import ServerCore, format_server_time
 from chat.server.history import StoredMessage, conversation_key
 from chat.server.messaging import replay_outgoing
@@ -54,13 +55,13 @@ def chathistory(core: ServerCore, client: Client, msg: Message) -> None:
         else:
             _history(core, client, sub, msg.params[1], msg.params[2:-1], limit)
     except _Fail as fail:
-        core.send_message(
-            client, Message("FAIL", ["CHATHISTORY", fail.code, *fail.context, fail.description], core.name)
-        )
+        context = [middle_param(c) for c in fail.context]  # they echo the request: "a b", ":x", ""
+        core.send_message(client, Message("FAIL", ["CHATHISTORY", fail.code, *context, fail.description], core.name))
 
 
 def _limit(core: ServerCore, sub: str, text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    # isdigit() alone lets through "²", which int() refuses.
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise _Fail("INVALID_PARAMS", sub, text, description="The limit must be a positive number")
     return min(int(text), core.settings.history.max_fetch)
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from chat import __version__
 from chat.config import Settings
-from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
+from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
 from chat.server.accounts import AccountStore
@@ -99,7 +99,7 @@ class ServerCore:
             id=conn_id,
             host=host,
             secure=secure,
-            reader=LineReader(self.limits.max_line),
+            reader=LineReader(self.limits.max_line, MAX_CLIENT_TAGS),
             connected_at=now,
             last_seen=now,
             last_message=now,
@@ -360,7 +360,8 @@ class ServerCore:
             self.disconnect(client, "SendQ exceeded")
 
     def send_message(self, client: Client, msg: Message) -> None:
-        self.send(client, msg.encode())
+        """Queue ``msg``, shortened to the line limit: replies may echo a client's longest input."""
+        self.send(client, msg.encode(self.limits.max_line))
 
     def reply(self, client: Client, numeric: str, *params: str) -> None:
         """A numeric reply addressed to ``client`` (``*`` before it has a nick). Middle parameters
@@ -370,19 +371,24 @@ class ServerCore:
         self.send_message(client, Message(numeric, [client.nick, *safe, last], self.name))
 
     def send_to_peers(self, client: Client, data: bytes, *, include_self: bool) -> None:
-        """Send once to everyone sharing a channel with ``client`` (NICK, QUIT)."""
+        """Send once to everyone sharing a channel with ``client`` (NICK, QUIT).
+
+        Copies of the member lists are walked: a member dropped for SendQ on the way leaves its
+        rooms (and may empty one) while we are still sending."""
         seen: set[Client] = {client}
         if include_self:
             self.send(client, data)
-        for key in client.channels:
-            for member in self.channels[key].members:
+        for key in list(client.channels):
+            channel = self.channels.get(key)
+            for member in list(channel.members) if channel is not None else ():
                 if member not in seen:
                     seen.add(member)
                     self.send(member, data)
 
     def send_to_channel(self, channel: Channel, data: bytes, *, skip: Client | None = None) -> None:
-        """The broadcast hot path: one encoded line appended to every member's buffer."""
-        for member in channel.members:
+        """The broadcast hot path: one encoded line appended to every member's buffer. A copy of the
+        member list is walked, as a member dropped for SendQ leaves the room on the way."""
+        for member in list(channel.members):
             if member is not skip:
                 self.send(member, data)
 

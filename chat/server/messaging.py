@@ -7,7 +7,7 @@ matching bytes are appended to each recipient's buffer.
 
 from __future__ import annotations
 
-from chat.protocol import Message, casefold, format_tags, is_channel, parse_tags
+from chat.protocol import Message, casefold, clip_utf8, format_tags, is_channel, parse_tags, valid_tag_key
 from chat.protocol import numerics as rpl
 from chat.server.core import ServerCore, format_server_time
 from chat.server.history import StoredMessage, conversation_key
@@ -65,9 +65,13 @@ def privmsg(core: ServerCore, client: Client, msg: Message) -> None:
         return
     now = core.clock()
     client.last_message = now
-    client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+")}
+    # Only client-only tags are relayed, and only well-formed ones: a key with odd characters
+    # could break a recipient's tag parser.
+    client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+") and valid_tag_key(k)}
     cid = client_tags.get(CLIENT_ID_TAG) or None
     for target in msg.params[0].split(",")[:MAX_TARGETS]:
+        if client.closing:
+            break  # dropped for SendQ by its own echo: nothing more from a gone client
         if target:
             _deliver(core, client, command_name, target, text, client_tags, cid, now, quiet=quiet)
 
@@ -119,7 +123,11 @@ def _deliver(
         conversation = conversation_key(casefold(client.nick), casefold(recipient.nick), channel=False)
 
     sender = casefold(client.nick)
-    body = f":{client.prefix} TAGMSG {target}" if tagmsg else f":{client.prefix} {command_name} {target} :{text}"
+    head = f":{client.prefix} {command_name} {target}"
+    # A client's longest line grows by our prefix: the text is cut so every copy fits in 512
+    # bytes, and the cut text is what is stored, so history replays what was delivered.
+    text = clip_utf8(text, core.limits.max_line - 2 - len(head.encode()) - 2)
+    body = head if tagmsg else f"{head} :{text}"
     tags = {"time": format_server_time(now), "msgid": core.new_msgid(), **client_tags}
     out = Outgoing(body, tags)
     if not tagmsg:
@@ -141,7 +149,7 @@ def _deliver(
 
     if channel is not None:
         send = core.send
-        for member in channel.members:
+        for member in list(channel.members):  # a copy: a member dropped for SendQ leaves the room
             if member is client or (tagmsg and "message-tags" not in member.caps):
                 continue
             send(member, out.for_client(member))

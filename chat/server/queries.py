@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.protocol import Message, is_channel
+from chat.protocol import Message, clean_text, clip_utf8, is_channel
 from chat.protocol import numerics as rpl
 from chat.server.core import ServerCore
 from chat.server.registry import command
@@ -58,7 +58,7 @@ def version(core: ServerCore, client: Client, msg: Message) -> None:
 
 @command("AWAY")
 def away(core: ServerCore, client: Client, msg: Message) -> None:
-    text = msg.param(0)[: core.limits.away_length]
+    text = clip_utf8(clean_text(msg.param(0)), core.limits.away_length)  # AWAYLEN is in bytes
     if text:
         client.away = text
         core.reply(client, rpl.RPL_NOWAWAY, "You have been marked as being away")
@@ -88,7 +88,7 @@ def who(core: ServerCore, client: Client, msg: Message) -> None:
     if is_channel(mask):
         channel = core.find_channel(mask)
         if channel is not None:
-            for member, prefix in channel.members.items():
+            for member, prefix in list(channel.members.items()):  # the asker may be dropped for SendQ
                 _who_line(core, client, channel.name, member, prefix)
     else:
         target = core.find_nick(mask)

@@ -8,7 +8,7 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from chat.protocol import Message, casefold, valid_nick
+from chat.protocol import Message, casefold, clean_text, clip_utf8, valid_nick
 from chat.protocol import numerics as rpl
 from chat.server import auth
 from chat.server.channels import join_channel
@@ -19,6 +19,8 @@ from chat.server.state import Client
 
 log = logging.getLogger(__name__)
 
+#: Bytes of a QUIT reason kept: with the longest prefix the QUIT line still fits in 512.
+QUIT_LENGTH = 300
 CHANNEL_MODES = "nt"
 USER_MODES = "io"
 
@@ -53,7 +55,7 @@ def cap(core: ServerCore, client: Client, msg: Message) -> None:
         if not client.registered:
             client.cap_negotiating = True
         version = msg.param(1)
-        if version.isdigit():
+        if version.isascii() and version.isdigit():  # not "²", which int() refuses
             client.cap_version = max(client.cap_version, int(version))
         offered = (_advertised(cap) if client.cap_version >= 302 else cap for cap in SUPPORTED_CAPS)
         _cap_reply(core, client, "LS", " ".join(offered))
@@ -151,7 +153,7 @@ def user(core: ServerCore, client: Client, msg: Message) -> None:
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")[:16]
     client.user = "~" + (username or "user")
-    client.realname = msg.params[3][:100]
+    client.realname = clip_utf8(clean_text(msg.params[3]), 100)
     client.refresh_prefix()
     _try_register(core, client)
 
@@ -244,6 +246,6 @@ def pong(core: ServerCore, client: Client, msg: Message) -> None:
 
 @command("QUIT", needs_registration=False)
 def quit_(core: ServerCore, client: Client, msg: Message) -> None:
-    reason = msg.param(0)
+    reason = clip_utf8(clean_text(msg.param(0)), QUIT_LENGTH)
     quit_reason = f"Quit: {reason}" if reason else "Quit"
     core.disconnect(client, quit_reason, quit_reason=quit_reason)

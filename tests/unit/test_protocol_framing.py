@@ -61,3 +61,12 @@ def test_any_split_of_the_stream_gives_the_same_lines(lines: list[bytes], data: 
         got += reader.feed(stream[start:cut])
         start = cut
     assert got == lines
+
+
+def test_client_tag_limit_is_4094_bytes_of_tag_data() -> None:
+    from chat.protocol import MAX_CLIENT_TAGS
+
+    reader = LineReader(max_tags=MAX_CLIENT_TAGS)
+    fits = b"@" + b"a" * 4094 + b" PING x"
+    assert reader.feed(fits + b"\r\n") == [fits]
+    assert isinstance(reader.feed(b"@" + b"a" * 4095 + b" PING x\r\n")[0], LineTooLong)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat.protocol import Message, ParseError, format_tags, parse, parse_tags
+from chat.protocol import Message, ParseError, clean_text, clip_utf8, format_tags, parse, parse_tags, valid_tag_key
 from chat.protocol.message import escape_tag_value, unescape_tag_value
 
 
@@ -98,3 +98,31 @@ def test_round_trip(
 def test_tag_value_escape_round_trip(value: str) -> None:
     assert unescape_tag_value(escape_tag_value(value)) == value
     assert ";" not in escape_tag_value(value) and " " not in escape_tag_value(value)
+
+
+def test_encode_with_a_limit_cuts_the_last_parameter_at_a_character_boundary() -> None:
+    from chat.protocol import MAX_BODY
+
+    msg = Message("PRIVMSG", ["#a", "é" * 300], "nick!user@host", {"time": "2027-01-01T00:00:00.000Z"})
+    data = msg.encode(MAX_BODY)
+    _tags, _, body = data.partition(b" ")
+    assert len(body) == 511 and body.endswith(b"\r\n")  # 509 bytes of body fit; half an é does not
+    assert parse(data[:-2].decode()).params[1] == "é" * 241
+    assert Message("PING", ["x"]).encode(MAX_BODY) == b"PING x\r\n"
+
+
+def test_encode_with_a_limit_cuts_the_line_when_middle_parameters_are_too_long() -> None:
+    data = Message("401", ["me", "n" * 600, "No such nick"], "srv").encode(512)
+    assert len(data) == 512 and data.endswith(b"n\r\n")
+
+
+@pytest.mark.parametrize(("key", "ok"), [("+chat/cid", True), ("label", True), ("+a-b", True), ("+", False),
+                                         ("+a b", False), ("+é", False), ("+a/", False), ("a=b", False)])  # fmt: skip
+def test_tag_key_grammar(key: str, ok: bool) -> None:
+    assert valid_tag_key(key) is ok
+
+
+def test_clip_and_clean_text() -> None:
+    assert clip_utf8("aé😀", 3) == "aé" and clip_utf8("aé😀", 6) == "aé"  # never half a character
+    assert clip_utf8("abc", 10) == "abc"
+    assert clean_text("\x02b\x02\x03" + "4c\x1b[1m\x00\x85\x7f\t") == "\x02b\x02\x034c[1m"

@@ -28,3 +28,8 @@ def test_invalid_channels(name: str) -> None:
 def test_ascii_casemapping_folds_only_ascii_letters() -> None:
     assert casefold("Alice[]") == "alice[]"
     assert casefold("#ÄB") == "#Äb"
+
+
+@pytest.mark.parametrize("name", ["#a\u202eb", "#a\u200bb", "#a\x85b", "#a\u3000b", "#" + "😀" * 13, "#\ufeffx"])
+def test_channels_with_invisible_characters_or_over_50_bytes_are_invalid(name: str) -> None:
+    assert not valid_channel(name, 50)
