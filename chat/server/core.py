@@ -371,24 +371,21 @@ class ServerCore:
         self.send_message(client, Message(numeric, [client.nick, *safe, last], self.name))
 
     def send_to_peers(self, client: Client, data: bytes, *, include_self: bool) -> None:
-        """Send once to everyone sharing a channel with ``client`` (NICK, QUIT).
-
-        Copies of the member lists are walked: a member dropped for SendQ on the way leaves its
-        rooms (and may empty one) while we are still sending."""
+        """Send once to everyone sharing a channel with ``client`` (NICK, QUIT)."""
         seen: set[Client] = {client}
         if include_self:
             self.send(client, data)
-        for key in list(client.channels):
-            channel = self.channels.get(key)
-            for member in list(channel.members) if channel is not None else ():
+        for key in client.channels:
+            for member in self.channels[key].members:
                 if member not in seen:
                     seen.add(member)
                     self.send(member, data)
 
     def send_to_channel(self, channel: Channel, data: bytes, *, skip: Client | None = None) -> None:
-        """The broadcast hot path: one encoded line appended to every member's buffer. A copy of the
-        member list is walked, as a member dropped for SendQ leaves the room on the way."""
-        for member in list(channel.members):
+        """The broadcast hot path: one encoded line appended to every member's buffer. The member
+        list is walked as it is, without a copy: a member past its sendq is only dropped after the
+        command (:meth:`_drop_overflowed`), so nobody leaves a room in the middle of this loop."""
+        for member in channel.members:
             if member is not skip:
                 self.send(member, data)
 
