@@ -118,7 +118,6 @@ class Connection:
         self.tls = tls or fingerprint is not None
         self.fingerprint = fingerprint  # SHA256:… the user was told by the admin, checked before any pin
         self.known_servers = known_servers if known_servers is not None else pins.KnownServers()
-        self._refused = False  # the certificate did not match: never try again
         self.events: queue.Queue[ev.Event] = events if events is not None else queue.Queue()
         self.reconnect = reconnect
         self.backoff_cap = backoff_cap
@@ -131,7 +130,9 @@ class Connection:
         self.wanted_caps = tuple(caps)  # fewer only to talk to odd servers, or to test without echo
         self._password = password
         self._account = account
-        self._refused = False  # the server will not have us (bad password, failed login, KILL): no retry
+        # The server will not have us (bad password, failed login, KILL) or its certificate
+        # changed: trying again unchanged cannot help, so no retry.
+        self._refused = False
         self._lock = threading.Lock()
         self._wanted_nick = nick
         self._wanted: dict[str, str] = {casefold(c): c for c in channels}
