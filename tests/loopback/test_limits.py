@@ -230,3 +230,24 @@ def test_a_client_that_stops_answering_pings_is_dropped(start: Start, server: Se
     room.chat("after")
     room.check()  # carol and dave answer the server's PINGs: never dropped
     silent.close()
+
+
+def test_hostile_input_gets_errors_and_the_connection_goes_on(start: Start, server: ServerProcess) -> None:
+    """Invalid UTF-8, NUL bytes, oversized tags, an unterminated line past the cap: each is
+    answered or ignored, the sender stays connected, and the room never sees the garbage."""
+    room = start("max_clients_per_ip: 50")
+    odd = Peer(server.host, server.port).register("odd", caps="message-tags")
+    odd.send_bytes(b"PRIVMSG #lobby :caf\xe9\r\n")
+    assert odd.expect_command("FAIL").params[:2] == ["PRIVMSG", "INVALID_UTF8"]
+    odd.send_bytes(b"@+big=" + b"x" * 5000 + b" PRIVMSG #lobby :tagged\r\n")
+    assert odd.expect_command("417")
+    odd.send_bytes(b"NICK \x00\x01\r\nPRIVMSG #lobby :nul\x00byte\r\n")
+    odd.send_bytes(b"PRIVMSG #lobby :" + b"y" * 20_000)  # no terminator, far past the line cap
+    odd.send_bytes(b"\r\nPRIVMSG #lobby :still fine\r\n")
+    room.chat("meanwhile")
+    room.dave_events.message("still fine")
+    from_odd = [e.text for e in room.dave_events.seen if isinstance(e, ev.Message) and e.sender == "odd"]
+    assert from_odd[-1] == "still fine"
+    assert not any("caf" in t or "tagged" in t or "yyyy" in t for t in from_odd)
+    assert all("\x00" not in t for t in from_odd)
+    room.check()
