@@ -277,18 +277,40 @@ def gui(
     ] = None,
     nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
     tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File whose first line is the server password [env: CHAT_SERVER_PASSWORD]; "
+            "otherwise the form has a field for it.",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="Log in to this account (password from CHAT_ACCOUNT_PASSWORD, or typed in the form); "
+            "needed to use a nick reserved for it.",
+        ),
+    ] = None,
 ) -> None:
     """Chat from a desktop window."""
     if address is not None:
         _check_server(address, tls)
     if nick is not None and not valid_nick(nick, len(nick)):
         raise _fail(f'--nick: "{nick}" is not a valid nick')
+    if account is not None and not valid_nick(account, len(account)):
+        raise _fail(f'--account: "{account}" is not a valid account name (account names follow the nick rules)')
+    server_password = _server_password(password_file) or ""
     try:
+        from chat.client.gui import Login
         from chat.client.gui import run as run_gui
     except ImportError as err:  # Python built without Tk
         raise _fail(f"the desktop client needs Tk ({err}); install python3-tk, or use 'chat connect'") from None
+    # No terminal prompt for the account password: the window has a field for it.
+    login = Login(server_password, account or "", os.environ.get("CHAT_ACCOUNT_PASSWORD", ""))
     chosen = nick if nick is not None else (_default_nick() if address else None)
-    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls))
+    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls, login=login))
 
 
 @app.command()

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import tkinter as tk
+from dataclasses import dataclass, field
 from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
@@ -27,7 +28,7 @@ from chat.client.gui_model import SERVER, Changes, ChatModel, Line
 from chat.client.render import clock, describe, nick_slot
 from chat.protocol import valid_nick
 
-__all__ = ["App", "run"]
+__all__ = ["App", "Login", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,38 @@ ERROR = "#c0392b"
 FORMATTING_CODES = "\x02\x03\x0f\x11\x16\x1d\x1e\x1f"
 
 
-def run(address: str | None, nick: str | None, *, fallback_nick: str = "", tls: bool = False) -> int:
-    """Open the window and chat until it is closed; the exit code for the shell."""
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The connect form's login area: a server password and an account to log in to.
+
+    Held in memory only (prefs keep the account name, never a password), and left out of
+    ``repr`` so that a traceback in the log cannot show a password."""
+
+    password: str = field(default="", repr=False)  # the server password (IRC PASS)
+    account: str = ""
+    account_password: str = field(default="", repr=False)
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """(name, password) for :class:`Connection`, or None: no account login."""
+        return (self.account, self.account_password) if self.account else None
+
+    @property
+    def filled(self) -> bool:
+        return bool(self.password or self.account or self.account_password)
+
+
+def run(
+    address: str | None,
+    nick: str | None,
+    *,
+    fallback_nick: str = "",
+    tls: bool = False,
+    login: Login | None = None,
+) -> int:
+    """Open the window and chat until it is closed; the exit code for the shell. ``login``
+    prefills the form's password and account fields (``--password-file``, ``--account`` and
+    the environment)."""
     try:
         root = tk.Tk(className="chat")
     except tk.TclError as err:
@@ -62,7 +93,7 @@ def run(address: str | None, nick: str | None, *, fallback_nick: str = "", tls: 
         )
         return 1
     _log_to_file()
-    app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls)
+    app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls, login=login)
     root.mainloop()
     return app.exit_code
 
@@ -89,6 +120,7 @@ class App:
         fallback_nick: str = "",
         connection_options: dict[str, object] | None = None,
         tls: bool = False,
+        login: Login | None = None,
     ) -> None:
         self.root = root
         self.connection_options = connection_options or {}  # keep-alive, backoff, known servers, e.g. for tests
@@ -100,6 +132,7 @@ class App:
         self.form: ConnectForm | None = None
         self.chat: ChatView | None = None
         self._polling: str | None = None  # the pending after() call
+        self.typed = prefs.Remembered()  # what the user typed, saved once the server lets us in
         root.title("chat")
         root.minsize(640, 400)
         root.geometry("1000x640")
@@ -109,9 +142,18 @@ class App:
         root.bind("<Destroy>", self._on_destroy, add="+")
         remembered = prefs.load()
         tls = tls if address else remembered.tls
-        self.form = ConnectForm(self, address or remembered.address, nick or remembered.nick or fallback_nick, tls)
-        if address and nick and self._check(address, nick, tls) is None:
-            self.connect(address, nick, tls)  # the form shows "Connecting…" until the server lets us in
+        login = login or Login()
+        account = login.account or ("" if address else remembered.account)
+        # An account password (CHAT_ACCOUNT_PASSWORD) without any account name to go with it is
+        # left out rather than reported: it was set for some other use.
+        login = Login(login.password, account, login.account_password if account else "")
+        self.form = ConnectForm(
+            self, address or remembered.address, nick or remembered.nick or fallback_nick, tls, login
+        )
+        if address and nick:
+            # Straight in, unless something is missing (an account without its password): then
+            # the form says what, next to the field, instead of connecting.
+            self.form.submit()
 
     def _on_error(self, exc: type[BaseException], value: BaseException, tb: object) -> None:
         """A bug in a Tk callback: log it whole, tell the user in a line, keep the window alive."""
@@ -133,13 +175,36 @@ class App:
             return f'"{nick}" cannot be a nickname: start with a letter, then letters, digits or - _ [ ] {{ }} ^ ` |'
         return None
 
-    def connect(self, address: str, nick: str, tls: bool = False) -> None:
+    @staticmethod
+    def _check_login(login: Login) -> tuple[str, str] | None:
+        """(field, problem) when the login fields cannot work together, else None. The field is
+        ``"account"`` or ``"account_password"``: where the form shows the problem."""
+        name = login.account
+        if name and not valid_nick(name, len(name)):
+            return "account", f'"{name}" cannot be an account name: account names follow the nickname rules'
+        if name and not login.account_password:
+            return "account_password", f"Type the password of the account {name}"
+        if login.account_password and not name:
+            return "account", "Type the account name that goes with this password, or clear the password"
+        return None
+
+    def connect(self, address: str, nick: str, tls: bool = False, login: Login | None = None) -> None:
         """Try ``address`` as ``nick``; the form stays until the server lets us in."""
         if self.conn is not None:
             return  # already trying (Enter pressed twice)
+        login = login or Login()
         host, port, tls = parse_server(address, tls=tls)
-        self.typed = (address, nick, tls)
-        self.conn = Connection(host, port, nick, reconnect=True, tls=tls, **self.connection_options)  # type: ignore[arg-type]
+        self.typed = prefs.Remembered(address, nick, tls, login.account)
+        self.conn = Connection(
+            host,
+            port,
+            nick,
+            reconnect=True,
+            tls=tls,
+            password=login.password or None,
+            account=login.credentials,
+            **self.connection_options,  # type: ignore[arg-type]
+        )
         self.model = ChatModel(self.conn.address, nick)
         self.early = []
         if self.form is not None:
@@ -161,9 +226,17 @@ class App:
             self.form = ConnectForm(self, address, conn.nick if conn else "", conn.tls if conn else False)
         self.form.error(reason)
 
+    def _refused_first(self, event: ev.Refused) -> None:
+        """The server will not let us in with what was typed (the connection does not retry):
+        back to the form, with the reason next to the field to fix."""
+        tls = self.conn.tls if self.conn is not None else False
+        self._failed_first("")
+        assert self.form is not None
+        self.form.refused(event.reason, event.cause, tls)
+
     def _connected(self) -> None:
         assert self.conn is not None and self.model is not None
-        prefs.save(prefs.Remembered(*self.typed))  # what they typed, not a fallback nick the server chose
+        prefs.save(self.typed)  # what they typed (no password), not a fallback nick the server chose
         if self.form is not None:
             self.form.destroy()
             self.form = None
@@ -228,6 +301,9 @@ class App:
                     self.early.append(event)
                     if isinstance(event, ev.Connected):
                         self._connected()
+                    elif isinstance(event, ev.Refused):  # wrong password, failed login: say which field
+                        self._refused_first(event)
+                        return
                     elif isinstance(event, ev.CertificateChanged):  # the whole warning, not just "refused"
                         self._failed_first(describe(event) or "the server's certificate changed")
                         return
@@ -273,10 +349,18 @@ class App:
 
 
 class ConnectForm:
-    """Server and nickname, remembered from last time; errors shown inline, in words."""
+    """Server and nickname, remembered from last time; errors shown inline, in words.
 
-    def __init__(self, app: App, address: str, nick: str, tls: bool = False) -> None:
+    The server password and the account login sit in a fold ("Password and account") that is
+    closed unless something is in it, so that the common case, an open LAN server, stays two
+    fields. Passwords are masked and never remembered."""
+
+    HINT_PASSWORD = "Only if the server asks for one"
+    HINT_ACCOUNT = "Log in to use the nickname reserved for you"
+
+    def __init__(self, app: App, address: str, nick: str, tls: bool = False, login: Login | None = None) -> None:
         self.app = app
+        login = login or Login()
         outer = ttk.Frame(app.root, padding=40, style="Form.TFrame")
         outer.pack(fill="both", expand=True)
         self.frame = outer
@@ -299,21 +383,84 @@ class ConnectForm:
             box, text="TLS (encrypted; port 6697 unless given)", variable=self.tls, style="Card.TCheckbutton"
         )
         self.tls_check.grid(row=4, column=1, sticky="w", pady=(8, 0))
+
+        self.login_toggle = ttk.Button(box, style="Link.TButton", command=self.toggle_login)
+        self.login_toggle.grid(row=5, column=0, columnspan=2, sticky="w", pady=(12, 0))
+        # The login rows live in the card's own grid, so their entries line up with the ones
+        # above; the label column is as wide as its widest label, open or not, so that opening
+        # the fold does not shift the card sideways.
+        self._login_widgets: list[tk.Widget] = []
+        self.password = tk.StringVar(value=login.password)
+        self.password_entry = self._field(box, 6, "Server password", self.password, secret=True)
+        self.password_note = self._note(box, 7, self.HINT_PASSWORD)
+        self.account = tk.StringVar(value=login.account)
+        self.account_entry = self._field(box, 8, "Account", self.account)
+        self.account_password = tk.StringVar(value=login.account_password)
+        self.account_password_entry = self._field(box, 9, "Account password", self.account_password, secret=True)
+        self.account_note = self._note(box, 10, self.HINT_ACCOUNT)
+        labels = tkfont.nametofont("TkDefaultFont")
+        widest = max(labels.measure(text) for text in ("Server password", "Account password"))
+        box.columnconfigure(0, minsize=widest + 12)
+        self._show_login(login.filled)
+
         self.button = ttk.Button(box, text="Connect", style="Accent.TButton", command=self.submit)
-        self.button.grid(row=5, column=0, columnspan=2, pady=(16, 4), sticky="ew")
+        self.button.grid(row=11, column=0, columnspan=2, pady=(16, 4), sticky="ew")
         self.cancel = ttk.Button(box, text="Cancel", command=app.cancel)
         self.message = tk.StringVar()
         self.message_label = ttk.Label(box, textvariable=self.message, style="Error.TLabel", wraplength=360)
-        self.message_label.grid(row=7, column=0, columnspan=2, sticky="w")
-        box.rowconfigure(7, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
+        self.message_label.grid(row=13, column=0, columnspan=2, sticky="w")
+        box.rowconfigure(13, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
         # Enter connects wherever the focus is in the form (and the keypad's Enter too).
         for key in ("<Return>", "<KP_Enter>"):
             app.root.bind(key, lambda _e: self.submit())
         (self.address_entry if not address else self.nick_entry).focus_set()
 
+    def _field(
+        self, box: ttk.Frame, row: int, label: str, variable: tk.StringVar, *, secret: bool = False
+    ) -> ttk.Entry:
+        caption = ttk.Label(box, text=label, style="Card.TLabel")
+        caption.grid(row=row, column=0, sticky="w", padx=(0, 12), pady=4)
+        entry = ttk.Entry(box, textvariable=variable, width=32, show="•" if secret else "")
+        entry.grid(row=row, column=1, pady=4)
+        self._login_widgets += [caption, entry]
+        return entry
+
+    def _note(self, box: ttk.Frame, row: int, hint: str) -> ttk.Label:
+        """The line under a login field: a hint, replaced by the problem with that field."""
+        width = self.address_entry.winfo_reqwidth()
+        note = ttk.Label(box, text=hint, style="Hint.TLabel", wraplength=width, justify="left")
+        note.grid(row=row, column=1, sticky="w", pady=(0, 4))
+        self._login_widgets.append(note)
+        return note
+
+    # ---------------------------------------------------------------------- the fold
+
+    @property
+    def login_shown(self) -> bool:
+        return bool(self.password_entry.winfo_manager())
+
+    def toggle_login(self) -> None:
+        self._show_login(not self.login_shown)
+        if self.login_shown:
+            self.password_entry.focus_set()
+
+    def _show_login(self, shown: bool) -> None:
+        for widget in self._login_widgets:
+            if shown:
+                widget.grid()  # where it was gridded first (grid_remove keeps the options)
+            else:
+                widget.grid_remove()
+        self.login_toggle.configure(text=("▾ " if shown else "▸ ") + "Password and account")
+
+    def login(self) -> Login:
+        return Login(self.password.get(), self.account.get().strip(), self.account_password.get())
+
+    # ------------------------------------------------------------------- submitting
+
     def submit(self) -> None:
         if self.app.conn is not None:
             return  # already connecting
+        self._clear_notes()
         address, nick = self.address.get().strip(), self.nick.get().strip()
         if not address:
             self.error("Type the server's address, e.g. 192.168.1.20:6667")
@@ -323,13 +470,21 @@ class ConnectForm:
         if problem:
             self.error(problem)
             return
-        self.app.connect(address, nick, tls)
+        login = self.login()
+        login_problem = self.app._check_login(login)
+        if login_problem:
+            where, text = login_problem
+            self.error("")
+            self.field_error(where, text)
+            return
+        self.app.connect(address, nick, tls, login)
 
     def busy(self, text: str) -> None:
+        self._clear_notes()
         self.message_label.configure(style="Hint.TLabel")
         self.message.set(text)
         self.button.state(["disabled"])
-        self.cancel.grid(row=6, column=0, columnspan=2, sticky="ew")
+        self.cancel.grid(row=12, column=0, columnspan=2, sticky="ew")
 
     def error(self, text: str) -> None:
         self.message_label.configure(style="Error.TLabel")
@@ -337,10 +492,47 @@ class ConnectForm:
         self.button.state(["!disabled"])
         self.cancel.grid_remove()
 
+    def refused(self, reason: str, cause: str, tls: bool) -> None:
+        """The server would not have us: say why next to the field to change, empty a password
+        that was wrong and put the cursor there, so that typing it again is all it takes."""
+        self.error("")
+        text = _sentence(reason)
+        if cause == "password":
+            self.password.set("")
+            self.field_error("password", text + (" — type it again." if "wrong" in reason else " — type it here."))
+        elif cause == "account" and "over TLS" in reason:
+            # The password may well be right; only the link is not safe enough to send it on.
+            if not tls and "does not offer" not in reason:
+                text += ". Tick TLS above to log in."
+            self.field_error("account", text, focus=self.tls_check if not tls else self.address_entry)
+        elif cause == "account" and "does not offer account login" in reason:
+            self.field_error("account", text.replace("connect without --account", "leave Account empty"))
+        elif cause == "account":
+            self.account_password.set("")
+            self.field_error("account_password", text + ".")
+        else:
+            self.error(reason)
+
+    def field_error(self, where: str, text: str, *, focus: tk.Widget | None = None) -> None:
+        """Show ``text`` under the login field ``where`` and put the cursor in that field."""
+        self._show_login(True)
+        note = self.password_note if where == "password" else self.account_note
+        note.configure(text=text, style="Error.TLabel")
+        entry = {"password": self.password_entry, "account": self.account_entry}.get(where, self.account_password_entry)
+        (focus or entry).focus_set()
+
+    def _clear_notes(self) -> None:
+        self.password_note.configure(text=self.HINT_PASSWORD, style="Hint.TLabel")
+        self.account_note.configure(text=self.HINT_ACCOUNT, style="Hint.TLabel")
+
     def destroy(self) -> None:
         for key in ("<Return>", "<KP_Enter>"):
             self.app.root.unbind(key)
         self.frame.destroy()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class ChatView:
@@ -683,6 +875,11 @@ def _style(root: tk.Tk) -> None:
     style.configure("Hint.TLabel", background="#ffffff", foreground=MUTED)
     style.configure("Error.TLabel", background="#ffffff", foreground=ERROR)
     style.configure("Accent.TButton", background=ACCENT, foreground="#ffffff", padding=6)
+    style.configure(
+        "Link.TButton", background="#ffffff", foreground=ACCENT, relief="flat", borderwidth=0, padding=(0, 2),
+        focuscolor=ACCENT,
+    )  # fmt: skip
+    style.map("Link.TButton", background=[("active", "#ffffff")], foreground=[("active", "#2f6fde")])
     style.map("Accent.TButton", background=[("disabled", "#9db8e8"), ("active", "#2f6fde")])
     style.configure("Sidebar.TFrame", background=SIDEBAR_BG)
     style.configure("SidebarHead.TLabel", background=SIDEBAR_BG, foreground=MUTED, font=_font("small"))

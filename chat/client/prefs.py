@@ -1,4 +1,7 @@
-"""What the desktop client remembers between runs: the last server, nick and whether TLS was on.
+"""What the desktop client remembers between runs: the last server, nick, whether TLS was on
+and the account name it logged in with. Never a password: the file is plain JSON in the home
+directory, readable by backups and anyone with the user's rights, so passwords stay in memory
+(or come from ``--password-file`` and the environment each time).
 
 Kept as a small JSON file in the user's config directory (``$XDG_CONFIG_HOME/chat`` or
 ``~/.config/chat``). A missing, unreadable or damaged file means "nothing remembered", never
@@ -23,6 +26,7 @@ class Remembered:
     address: str = ""
     nick: str = ""
     tls: bool = False
+    account: str = ""  # the account name only; its password is asked for each time
 
 
 def config_dir() -> Path:
@@ -41,7 +45,12 @@ def load() -> Remembered:
         return Remembered()
     if not isinstance(data, dict):
         return Remembered()
-    return Remembered(str(data.get("address", "")), str(data.get("nick", "")), data.get("tls") is True)
+    return Remembered(
+        str(data.get("address", "")),
+        str(data.get("nick", "")),
+        data.get("tls") is True,
+        str(data.get("account", "")),
+    )
 
 
 def save(values: Remembered) -> None:

@@ -139,7 +139,7 @@ def test_connect_form_explains_a_wrong_address_and_remembers_the_right_one(
     form.button.invoke()
     pump(root, lambda: app.chat is not None, what="the chat window")
     remembered = json.loads((tmp_path / "config" / "chat" / "gui.json").read_text())
-    assert remembered == {"address": f"127.0.0.1:{server.port}", "nick": "alice", "tls": False}
+    assert remembered == {"address": f"127.0.0.1:{server.port}", "nick": "alice", "tls": False, "account": ""}
 
     root.destroy()
     again = tk.Tk(className="chat")

@@ -82,6 +82,29 @@ def test_gui_rejects_a_bad_address_or_nick_before_opening_a_window() -> None:
     assert result.exit_code == 2 and '"two words" is not a valid nick' in result.stderr
 
 
+def test_gui_checks_its_login_options_before_opening_a_window(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["gui", "host", "--account", "two words"])
+    assert result.exit_code == 2 and '--account: "two words" is not a valid account name' in result.stderr
+    result = runner.invoke(app, ["gui", "host", "--password-file", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "--password-file: cannot read" in result.stderr
+
+
+def test_gui_prefills_the_login_from_a_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat.client import gui
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(gui, "run", lambda *args, **options: seen.update(options) or 0)
+    secret = tmp_path / "server-password"
+    secret.write_text("lan-party-2026\nignored\n")
+    env = {"CHAT_ACCOUNT_PASSWORD": "correct horse battery", "CHAT_SERVER_PASSWORD": "not this one"}
+    result = runner.invoke(app, ["gui", "host", "--password-file", str(secret), "--account", "alice"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert seen["login"] == gui.Login("lan-party-2026", "alice", "correct horse battery")
+    assert "lan-party" not in repr(seen["login"]) and "horse" not in repr(seen["login"])
+
+
 def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     result = runner.invoke(app, ["gui", "localhost:1", "--nick", "alice"])
