@@ -111,8 +111,10 @@ def _partial_lines(rng: random.Random, nick: str) -> bytes:
 def _flood(rng: random.Random, nick: str) -> bytes:
     template = rng.choice(("PRIVMSG #fuzz :flood {n}", "JOIN #f{n}", "PING :{n}", "WHO #fuzz", "NAMES", "LIST"))
     count = rng.choice((50, 300, 1500))
-    return _register(nick) + _line("JOIN #fuzz", nick) + b"".join(
-        (template.format(n=i) + "\r\n").encode() for i in range(count)
+    return (
+        _register(nick)
+        + _line("JOIN #fuzz", nick)
+        + b"".join((template.format(n=i) + "\r\n").encode() for i in range(count))
     )
 
 

@@ -70,8 +70,14 @@ def test_chathistory_fail_context_with_spaces_is_still_one_line(line: str, conte
 
 @pytest.mark.parametrize(
     "ref",
-    ["timestamp=2027-13-45T99:00:00Z", "timestamp=", "msgid=", "msgid=nope", "when=now",
-     "timestamp=0001-01-01T00:00:00Z"],
+    [
+        "timestamp=2027-13-45T99:00:00Z",
+        "timestamp=",
+        "msgid=",
+        "msgid=nope",
+        "when=now",
+        "timestamp=0001-01-01T00:00:00Z",
+    ],
 )
 def test_chathistory_malformed_references_are_refused(ref: str) -> None:
     h = Harness()
