@@ -40,8 +40,11 @@ __all__ = ["FuzzResult", "main", "run"]
 
 HOST = "127.0.0.1"
 CHANNEL = "#fuzz"
-#: Fewer than the server's per-address limit (50), with room for the pair and the final probe.
+#: Attackers open at once. Each connects from its own loopback address (127.0.x.y plays a machine
+#: on the LAN), so the server's per-address limit (50) is met only when one address's connections
+#: are still closing; the well-behaved pair and the final probe use 127.0.0.1, which no attacker uses.
 MAX_ATTACKERS = 30
+ATTACKER_SOURCES = 200
 #: Connections that only stay open (half-open, silent) at the end of their script, at most.
 MAX_LINGERING = 6
 START_TIMEOUT = 15.0
@@ -278,7 +281,8 @@ class _Swarm:
     def _open(self) -> None:
         script = make_script(self.rng, self.result.connections)
         try:
-            sock = socket.create_connection((HOST, self.port), timeout=5.0)
+            source = f"127.0.1.{1 + self.rng.randrange(ATTACKER_SOURCES)}"
+            sock = socket.create_connection((HOST, self.port), timeout=5.0, source_address=(source, 0))
         except OSError:
             self.result.refused += 1
             return

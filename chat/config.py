@@ -44,6 +44,7 @@ class Limits:
     sendq: int = 1_048_576  # bytes queued for one client before it is dropped ("SendQ exceeded")
     nick_length: int = 30
     channel_length: int = 50
+    max_channels: int = 100  # rooms one client may be in at once (ISUPPORT CHANLIMIT)
     topic_length: int = 390
     away_length: int = 200
     flood_burst: int = 16  # lines a client may send at once before its input is slowed down
@@ -276,6 +277,7 @@ _LIMITS: dict[str, _Check] = {
     "sendq": functools.partial(_integer, low=512, high=None),
     "nick_length": functools.partial(_integer, low=1, high=255),
     "channel_length": functools.partial(_integer, low=2, high=255),
+    "max_channels": functools.partial(_integer, low=1, high=None),
     "topic_length": functools.partial(_integer, low=1, high=None),
     "away_length": functools.partial(_integer, low=1, high=None),
     "flood_burst": functools.partial(_integer, low=1, high=None),

@@ -64,3 +64,17 @@ def connect_hints(host: str, port: int) -> list[str]:
     else:
         addresses = [host]
     return [f"{a}:{port}" if ":" not in a else f"[{a}]:{port}" for a in addresses]
+
+
+def address_group(host: str) -> str:
+    """What counts as one machine for ``limits.max_clients_per_ip``: the IPv4 address, or the
+    IPv6 /64 (one host may hold many addresses in its /64: privacy addresses, SLAAC)."""
+    if ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))

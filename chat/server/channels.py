@@ -33,6 +33,9 @@ def join_channel(core: ServerCore, client: Client, name: str) -> None:
     key = casefold(name)
     if key in client.channels:
         return
+    if len(client.channels) >= core.limits.max_channels:
+        core.reply(client, rpl.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+        return
     channel = core.channels.get(key)
     if channel is None:
         channel = core.channels[key] = Channel(name=name, created=core.clock())

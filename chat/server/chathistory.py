@@ -30,6 +30,12 @@ class _Fail(Exception):
         self.description = description
 
 
+#: Flood control: a history request costs a tenth of a line up front (core.CHEAP_COMMANDS) and one
+#: line more per this many messages it returned, so catching up stays quick while asking for
+#: thousands of messages again and again is slowed down like any other flood.
+ROWS_PER_TOKEN = 250
+
+
 def parse_timestamp(text: str) -> int:
     """Milliseconds since the epoch from ``YYYY-MM-DDThh:mm:ss[.sss]Z``."""
     for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
@@ -117,6 +123,7 @@ def _history(core: ServerCore, client: Client, sub: str, target: str, refs: list
             found = [m for m in history.after(conversation, lo1, limit) if m.seq < hi2]
         else:
             found = [m for m in history.before(conversation, hi1, limit) if m.seq > lo2]
+    core.charge(client, len(found) / ROWS_PER_TOKEN)
     batch = _open_batch(core, client, "chathistory", target)
     for stored in found:
         core.send(client, replay_outgoing(stored, batch).for_client(client))
@@ -136,6 +143,7 @@ def _targets(core: ServerCore, client: Client, first: str, second: str, limit: i
     start, end = sorted(bounds)
     me = casefold(client.nick)
     found = core.history.targets(me, sorted(client.channels), start, end, limit)
+    core.charge(client, (len(client.channels) + len(found)) / ROWS_PER_TOKEN)
     batch = _open_batch(core, client, "draft/chathistory-targets")
     tag = {"batch": batch} if batch else {}
     for conversation, latest in found:

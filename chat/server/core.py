@@ -19,6 +19,7 @@ from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, Par
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
 from chat.server.accounts import AccountStore
+from chat.server.addresses import address_group
 from chat.server.history import HistoryStore, MemoryHistory, SqliteHistory
 from chat.server.registry import COMMANDS
 from chat.server.state import Channel, Client
@@ -46,6 +47,8 @@ PRUNE_EVERY = 300
 #: chat lines: keep-alives, and the history requests a client makes after a reconnect (one at a
 #: time, so a fetch of many conversations goes through without being held back).
 CHEAP_COMMANDS = {b"PING": 0.1, b"PONG": 0.1, b"CHATHISTORY": 0.1}
+#: Commands whose first parameter is a comma-separated list of targets, each costing a line.
+PER_TARGET_COMMANDS = frozenset({b"JOIN", b"PART", b"PRIVMSG", b"NOTICE", b"TAGMSG", b"NAMES", b"WHOIS"})
 
 
 def format_server_time(ts: float) -> str:
@@ -73,7 +76,7 @@ class ServerCore:
         self.dirty: set[Client] = set()
         self.held: set[Client] = set()  # clients with input held back by flood control
         self.overflowed: list[Client] = []  # past their sendq, to be dropped after this command
-        self.per_host: dict[str, int] = {}  # connections per address, for limits.max_clients_per_ip
+        self.per_host: dict[str, int] = {}  # connections per address (IPv6: per /64), for max_clients_per_ip
         self.max_seen_clients = 0
         self.history: HistoryStore = history if history is not None else MemoryHistory()
         self.accounts = accounts if accounts is not None else AccountStore.in_memory()
@@ -89,7 +92,7 @@ class ServerCore:
         the loop before :meth:`connect`, so a refused socket never becomes a client."""
         if len(self.clients) >= self.limits.max_clients:
             return "Server is full, try again later"
-        if self.per_host.get(host, 0) >= self.limits.max_clients_per_ip:
+        if self.per_host.get(address_group(host), 0) >= self.limits.max_clients_per_ip:
             return f"Too many connections from your address ({self.limits.max_clients_per_ip})"
         return None
 
@@ -108,7 +111,8 @@ class ServerCore:
         )
         client.refresh_prefix()
         self.clients[conn_id] = client
-        self.per_host[host] = self.per_host.get(host, 0) + 1
+        group = address_group(host)
+        self.per_host[group] = self.per_host.get(group, 0) + 1
         self.max_seen_clients = max(self.max_seen_clients, len(self.clients))
         log.debug("connection %d from %s", conn_id, host)
         return client
@@ -132,30 +136,44 @@ class ServerCore:
             if isinstance(item, LineTooLong):
                 self.reply(client, rpl.ERR_INPUTTOOLONG, "Input line was too long")
                 continue
-            if client.held or not self._take_token(client, item, now):
+            if client.held or not self._ready(client, item, now):
                 client.held.append(item)
                 client.held_bytes += len(item) + 2
                 self.held.add(client)
                 continue
             self._handle_line(client, item)
-        if client.held_bytes > self.limits.recvq:
+        self._drop_overflowed()
+        if client.held_bytes > self.limits.recvq and not client.closing:
             log.warning("%s (%s): Excess Flood, dropping", client.nick, client.host)
             client.held.clear()
             client.held_bytes = 0
             self.held.discard(client)
             self.disconnect(client, "Excess Flood")
-        self._drop_overflowed()
+
+    def _ready(self, client: Client, line: bytes, now: float) -> bool:
+        """Whether ``line`` may be handled now. Not while the client is far behind in reading
+        what it was sent (half its sendq): a client that asks for more than it reads is slowed
+        down instead of being given work whose answers would only be thrown away."""
+        if len(client.out) > self.limits.sendq // 2 or (self.overflowed and client in self.overflowed):
+            return False
+        return self._take_token(client, line, now)
 
     def _take_token(self, client: Client, line: bytes, now: float) -> bool:
         limits = self.limits
+        burst = float(limits.flood_burst)
         tokens = client.tokens + max(0.0, now - client.tokens_at) * limits.flood_rate
-        client.tokens = min(tokens, float(limits.flood_burst))
+        client.tokens = min(tokens, burst)
         client.tokens_at = now
-        cost = CHEAP_COMMANDS.get(_command_word(line), 1.0)
-        if client.tokens < cost:
+        cost = _price(line)
+        if client.tokens < min(cost, burst):  # a line dearer than the burst waits for a full bucket
             return False
         client.tokens -= cost
         return True
+
+    def charge(self, client: Client, tokens: float) -> None:
+        """Take more tokens for work found out while handling a line (rows a history request
+        returned). The bucket may go below zero: the client's next lines wait until it refills."""
+        client.tokens -= tokens
 
     def release_held(self) -> None:
         """Handle the held-back lines whose tokens have come in; the loop calls this every
@@ -163,7 +181,7 @@ class ServerCore:
         now = self.clock()
         for client in list(self.held):
             held = client.held
-            while held and not client.closing and self._take_token(client, held[0], now):
+            while held and not client.closing and self._ready(client, held[0], now):
                 line = held.popleft()
                 client.held_bytes -= len(line) + 2
                 self._handle_line(client, line)
@@ -177,13 +195,14 @@ class ServerCore:
         """Seconds until some held line can go (None: nothing is held), for the loop's timeout."""
         if not self.held:
             return None
-        now, rate = self.clock(), self.limits.flood_rate
-        waits = (
-            (CHEAP_COMMANDS.get(_command_word(c.held[0]), 1.0) - c.tokens) / rate - max(0.0, now - c.tokens_at)
+        limits = self.limits
+        now, rate, burst, backlog = self.clock(), limits.flood_rate, float(limits.flood_burst), limits.sendq // 2
+        waits = [
+            (min(_price(c.held[0]), burst) - c.tokens) / rate - max(0.0, now - c.tokens_at)
             for c in self.held
-            if c.held
-        )
-        return max(0.0, min(waits, default=0.0))
+            if c.held and len(c.out) <= backlog  # the others wait for their socket to drain
+        ]
+        return max(0.0, min(waits)) if waits else None
 
     def connection_lost(self, client: Client, reason: str) -> None:
         """The socket is gone (EOF, reset): tell the rooms, forget the client."""
@@ -262,11 +281,12 @@ class ServerCore:
         if self.nicks.get(folded) is client:
             del self.nicks[folded]
         if self.clients.pop(client.id, None) is not None:
-            left = self.per_host.get(client.host, 0) - 1
+            group = address_group(client.host)
+            left = self.per_host.get(group, 0) - 1
             if left > 0:
-                self.per_host[client.host] = left
+                self.per_host[group] = left
             else:
-                self.per_host.pop(client.host, None)
+                self.per_host.pop(group, None)
 
     # ----------------------------------------------------------------------------- input
 
@@ -410,13 +430,22 @@ class ServerCore:
         return self.channels.get(casefold(name))
 
 
-def _command_word(line: bytes) -> bytes:
-    """The command of a raw line, upper-cased, skipping tags and source: enough to price it."""
+def _price(line: bytes) -> float:
+    """What a raw line costs in flood-control tokens, read without parsing it: cheap commands a
+    tenth, commands with a list of targets one per target (``JOIN #a,#b,#c`` is three lines'
+    worth of work), everything else one."""
     words = line.split(None, 3)
-    for word in words:
-        if not word.startswith((b"@", b":")):
-            return word.upper()
-    return b""
+    while words and words[0].startswith((b"@", b":")):  # tags, source
+        del words[0]
+    if not words:
+        return 1.0
+    command = words[0].upper()
+    cheap = CHEAP_COMMANDS.get(command)
+    if cheap is not None:
+        return cheap
+    if command in PER_TARGET_COMMANDS and len(words) > 1:
+        return 1.0 + words[1].count(b",")
+    return 1.0
 
 
 def _add_tag(line: bytes, tag: bytes) -> bytes:

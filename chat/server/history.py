@@ -20,7 +20,7 @@ from chat.protocol import casefold
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,7 @@ class SqliteHistory:
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self._migrate()
         self._in_tx = False
+        self._private_known: set[str] = set()  # private conversations already listed this run
         row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()
         self._seq = int(row[0])
 
@@ -123,6 +124,28 @@ class SqliteHistory:
                 COMMIT;
                 """
             )
+        if version < 3:
+            # Version 3 lists who takes part in each private conversation, so CHATHISTORY TARGETS
+            # finds a nick's conversations through an index instead of scanning every message.
+            self.db.executescript(
+                """
+                BEGIN;
+                CREATE TABLE IF NOT EXISTS private_conversations (
+                    conversation TEXT PRIMARY KEY,
+                    first TEXT NOT NULL,
+                    second TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS private_by_first ON private_conversations (first);
+                CREATE INDEX IF NOT EXISTS private_by_second ON private_conversations (second);
+                INSERT OR IGNORE INTO private_conversations
+                    SELECT DISTINCT conversation,
+                           substr(conversation, 1, instr(conversation, ' ') - 1),
+                           substr(conversation, instr(conversation, ' ') + 1)
+                    FROM messages WHERE instr(conversation, ' ') > 0;
+                PRAGMA user_version = 3;
+                COMMIT;
+                """
+            )
 
     def next_seq(self) -> int:
         return self._seq + 1
@@ -139,6 +162,13 @@ class SqliteHistory:
                 message.cid,
             ),
         )  # fmt: skip
+        conversation = message.conversation
+        if " " in conversation and conversation not in self._private_known:
+            first, _, second = conversation.partition(" ")
+            self.db.execute(
+                "INSERT OR IGNORE INTO private_conversations VALUES (?, ?, ?)", (conversation, first, second)
+            )
+            self._private_known.add(conversation)
         self._seq = message.seq
         return message
 
@@ -189,14 +219,23 @@ class SqliteHistory:
         )
 
     def targets(self, nick: str, channels: list[str], start_ms: int, end_ms: int, limit: int) -> list[tuple[str, int]]:
-        marks = ",".join("?" * len(channels)) or "NULL"
-        rows = self.db.execute(
-            "SELECT conversation, MAX(time_ms) AS latest FROM messages "
-            f"WHERE (conversation IN ({marks}) OR conversation LIKE ? ESCAPE '!' OR conversation LIKE ? ESCAPE '!') "
-            "AND time_ms > ? AND time_ms < ? GROUP BY conversation ORDER BY latest LIMIT ?",
-            (*channels, _like(nick) + " %", "% " + _like(nick), start_ms, end_ms, limit),
+        """One indexed lookup per candidate conversation (the nick's rooms and private
+        conversations): the cost follows what the nick takes part in, not the size of history."""
+        privates = self.db.execute(
+            "SELECT conversation FROM private_conversations WHERE first = ? "
+            "UNION SELECT conversation FROM private_conversations WHERE second = ?",
+            (nick, nick),
         )
-        return [(str(c), int(t)) for c, t in rows]
+        found = []
+        for conversation in [*channels, *(str(row[0]) for row in privates)]:
+            row = self.db.execute(
+                "SELECT MAX(time_ms) FROM messages WHERE conversation = ? AND time_ms > ? AND time_ms < ?",
+                (conversation, start_ms, end_ms),
+            ).fetchone()
+            if row[0] is not None:
+                found.append((conversation, int(row[0])))
+        found.sort(key=lambda item: item[1])
+        return found[:limit]
 
     def prune(self, max_per_conversation: int, older_than_ms: int) -> int:
         removed = 0
@@ -213,11 +252,6 @@ class SqliteHistory:
     def close(self) -> None:
         self.commit()
         self.db.close()
-
-
-def _like(text: str) -> str:
-    """Escape LIKE wildcards (nicks may contain ``_``)."""
-    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def _is_participant(conversation: str, nick: str) -> bool:

@@ -31,6 +31,7 @@ from chat.server import tls as tls_setup
 from chat.server.accounts import open_accounts
 from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
+from chat.server.lognoise import Throttle
 from chat.server.state import Client
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class ServerLoop:
             settings, history=open_history(settings), accounts=open_accounts(settings.data_dir)
         )
         self.selector = selectors.DefaultSelector()
+        self.noise = Throttle(log)  # for the lines a flood of connections could cause
         self.listeners: list[socket.socket] = []
         self.conns: dict[int, _Conn] = {}
         self.handshakes: dict[int, _Conn] = {}  # TLS connections whose handshake is not done yet
@@ -155,6 +157,7 @@ class ServerLoop:
             if now >= next_tick:
                 core.tick()
                 self._reap_closing(now)
+                self.noise.flush()
                 next_tick = now + TICK_SECONDS
             if core.held:
                 core.release_held()
@@ -174,7 +177,7 @@ class ServerLoop:
                 return
             except OSError as exc:
                 # EMFILE and friends: log, keep serving the connections we have.
-                log.warning("accept failed: %s", exc.strerror)
+                self.noise.log(logging.WARNING, "failed accepts", "accept failed: %s", exc.strerror)
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -185,7 +188,7 @@ class ServerLoop:
                     with contextlib.suppress(OSError):
                         sock.send(f"ERROR :{refusal}\r\n".encode())
                 sock.close()
-                log.warning("refused %s: %s", host, refusal)
+                self.noise.log(logging.WARNING, "refused connections", "refused %s: %s", host, refusal)
                 continue
             self._next_id += 1
             if context is not None:
@@ -205,7 +208,10 @@ class ServerLoop:
         try:
             tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         except OSError as exc:
-            log.info("TLS connection from %s failed: %s", host, tls_setup.handshake_failure(exc))
+            self.noise.log(
+                logging.INFO, "failed TLS handshakes", "TLS connection from %s failed: %s",
+                host, tls_setup.handshake_failure(exc),
+            )  # fmt: skip
             sock.close()
             return
         client = self.core.connect(self._next_id, host, secure=True)
@@ -224,7 +230,10 @@ class ServerLoop:
             self._handshake_waits(conn, selectors.EVENT_WRITE)
             return
         except OSError as exc:  # ssl.SSLError included: a port scanner, plain IRC, garbage
-            log.info("TLS handshake with %s failed: %s", conn.client.host, tls_setup.handshake_failure(exc))
+            self.noise.log(
+                logging.INFO, "failed TLS handshakes", "TLS handshake with %s failed: %s",
+                conn.client.host, tls_setup.handshake_failure(exc),
+            )  # fmt: skip
             self._close(conn, "TLS handshake failed")
             return
         del self.handshakes[conn.client.id]
@@ -298,7 +307,10 @@ class ServerLoop:
                 self._close(conn, "closed by server")
         for conn in list(self.handshakes.values()):
             if conn.client.closing:  # timed out mid-handshake: its ERROR line cannot be sent, drop it
-                log.info("TLS handshake with %s did not finish in time", conn.client.host)
+                self.noise.log(
+                    logging.INFO, "failed TLS handshakes", "TLS handshake with %s did not finish in time",
+                    conn.client.host,
+                )  # fmt: skip
                 self._close(conn, "TLS handshake timed out")
 
     def _close(self, conn: _Conn, reason: str) -> None:

@@ -30,7 +30,7 @@ def isupport_tokens(core: ServerCore) -> list[str]:
     return [
         f"AWAYLEN={limits.away_length}",
         "CASEMAPPING=ascii",
-        "CHANLIMIT=#&:",
+        f"CHANLIMIT=#&:{core.limits.max_channels}",
         f"CHANMODES=,,,{CHANNEL_MODES}",
         f"CHANNELLEN={limits.channel_length}",
         "CHANTYPES=#&",

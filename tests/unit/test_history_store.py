@@ -101,3 +101,20 @@ def test_a_newer_schema_is_refused_with_advice(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(RuntimeError, match="newer chat"):
         SqliteHistory(path)
+
+
+def test_a_version_2_file_is_upgraded_and_keeps_finding_private_conversations(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    old = SqliteHistory(path)
+    message(old, "alice bob", 200, "before the upgrade")
+    message(old, "#a", 100, "x")
+    old.commit()
+    old.db.execute("DROP TABLE private_conversations")  # what a version 2 file looks like
+    old.db.execute("PRAGMA user_version = 2")
+    old.close()
+    upgraded = SqliteHistory(path)
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert upgraded.targets("bob", [], 0, 1000, 10) == [("alice bob", 200)]
+    message(upgraded, "bob carol", 300, "after")
+    assert upgraded.targets("bob", ["#a"], 0, 1000, 10) == [("#a", 100), ("alice bob", 200), ("bob carol", 300)]
+    upgraded.close()

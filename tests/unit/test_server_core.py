@@ -487,3 +487,62 @@ def test_connections_per_address_are_capped_and_freed_on_leave() -> None:
     assert h.core.admission("10.0.0.7") == "Server is full, try again later"
     h.core.connection_lost(first.client, "Connection closed by client")
     assert h.core.admission("10.0.0.5") is None
+
+
+def test_a_join_list_costs_one_line_per_room() -> None:
+    h = Harness(limits={"flood_burst": 4, "flood_rate": 1.0})
+    alice = h.user("alice")
+    h.advance(10)
+    alice.take()
+    alice.send("JOIN #a,#b,#c,#d,#e,#f,#g,#h", "PRIVMSG #a :right after")
+    joined = [m.params[0] for m in alice.take() if m.command == "JOIN"]
+    assert joined == ["#a", "#b", "#c", "#d", "#e", "#f", "#g", "#h"]  # a full bucket lets it through
+    h.advance(1.0)
+    assert alice.client.held  # but it cost 8: the next line waits until the bucket is back above 1
+    h.advance(4.0)
+    assert not alice.client.held
+
+
+def test_big_history_answers_cost_more_than_small_ones() -> None:
+    h = Harness(limits={"flood_burst": 6, "flood_rate": 1.0, "ping_interval": 1e6, "ping_timeout": 2e6})
+    alice = h.user("alice", caps="batch draft/chathistory message-tags server-time")
+    bob = h.user("bob")
+    for i in range(1000):
+        bob.send(f"PRIVMSG #lobby :{i}")
+        h.advance(1.0)  # bob keeps to the rate
+    alice.take()
+    alice.send(*["CHATHISTORY LATEST #lobby * 1000"] * 2, "CHATHISTORY LATEST #lobby * 1")
+    answered = [m for m in alice.take() if m.command == "PRIVMSG"]
+    assert len(answered) == 2000  # then the third request waits: 1,000 messages cost 4 lines' worth
+    assert alice.client.held
+    h.advance(5.0)
+    assert [m.params[-1] for m in alice.take() if m.command == "PRIVMSG"] == ["999"]
+
+
+def test_a_client_that_does_not_read_its_answers_gets_no_more_work() -> None:
+    h = Harness(limits={"sendq": 4096})
+    alice = h.user("alice")
+    alice.client.out += b"x" * 2100  # more than half the sendq waiting to be read
+    alice.send("LUSERS")
+    assert alice.client.held and not alice.client.closing
+    alice.client.out.clear()  # the socket took it
+    h.advance(0.1)
+    assert not alice.client.held and any(m.command == "251" for m in alice.take())
+
+
+def test_rooms_per_user_are_capped() -> None:
+    h = Harness(limits={"max_channels": 3})
+    alice = h.user("alice")  # in #lobby
+    alice.take()
+    alice.send("JOIN #a,#b,#c")
+    replies = alice.take()
+    assert [m.params[0] for m in replies if m.command == "JOIN"] == ["#a", "#b"]
+    assert [m.params[1:] for m in replies if m.command == "405"] == [["#c", "You have joined too many channels"]]
+
+
+def test_an_ipv6_machine_counts_once_whatever_address_of_its_64_it_uses() -> None:
+    h = Harness(limits={"max_clients_per_ip": 2})
+    h.connect("2001:db8::1")
+    h.connect("2001:db8::abcd:2")
+    assert h.core.admission("2001:db8::ffff:3") == "Too many connections from your address (2)"
+    assert h.core.admission("2001:db8:0:1::1") is None

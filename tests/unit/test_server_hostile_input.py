@@ -118,21 +118,21 @@ def test_client_dropped_during_a_long_join_list_is_in_no_room() -> None:
 
 
 def test_who_asker_dropped_for_sendq_does_not_crash() -> None:
-    h = Harness(limits={"sendq": 1500})
-    users = [h.user(f"u{i}") for i in range(8)]
+    h = Harness(limits={"sendq": 1200})
+    users = [h.user(f"u{i}") for i in range(12)]
     asker = users[0]
     asker.take()
-    asker.client.out += b"x" * 1000
+    asker.client.out += b"x" * 590  # just under half the sendq: still served, and the answer overflows
     asker.send("WHO #lobby")
     assert asker.client.closing and asker.client not in h.core.channels["#lobby"].members
 
 
 def test_names_asker_dropped_for_sendq_does_not_crash() -> None:
-    h = Harness(limits={"sendq": 1500})
+    h = Harness(limits={"sendq": 1200})
     alone = h.user("alone")
-    alone.send("JOIN #a", "JOIN #b")
-    alone.take()
-    alone.client.out += b"x" * 1400
+    for name in "abcdefghij":
+        alone.send(f"JOIN #{name}").take()
+    alone.client.out += b"x" * 590  # just under half the sendq: still served, and the answer overflows
     alone.send("NAMES")
     assert alone.client.closing and not h.core.channels
 
