@@ -37,6 +37,7 @@ from chat.client.catchup import CatchUp
 from chat.client.compose import as_action, line_budget, split_text
 from chat.client.outbox import CID_TAG, Outbox, Pending
 from chat.client.session import WANTED_CAPS, Session, Step
+from chat.fingerprint import fingerprint
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
 
@@ -390,6 +391,10 @@ class Connection:
             raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
         try:
             der = secured.getpeercert(binary_form=True) or b""
+        except OSError as exc:
+            secured.close()
+            raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
+        try:
             verdict = pins.verify(self.known_servers, self.host, self.port, der, self.fingerprint)
         except pins.PinMismatch as bad:
             secured.close()
@@ -403,10 +408,17 @@ class Connection:
             secured.close()
             self._refused = True
             raise _LinkEnded(str(exc)) from None
-        except OSError as exc:  # the pin could not be saved: say so, and talk anyway (it is checked next time)
+        except OSError as exc:
             where = self.known_servers.path
-            self._emit(ev.Error(f"cannot remember the certificate of {self.address} in {where}: {exc.strerror or exc}"))
-            return secured
+            if self.fingerprint is not None:  # it matched what the user gave: that is the check
+                why = exc.strerror or exc
+                self._emit(ev.Error(f"cannot remember the certificate of {self.address} in {where}: {why}"))
+                return secured
+            # Fail closed: an unsaved pin makes every connection a first use, which checks nothing.
+            secured.close()
+            self._refused = True
+            got = fingerprint(der)
+            raise _LinkEnded(pins.unsaved_pin_refusal(self.address, got, where, exc)) from None
         if verdict.pinned_now:
             self._emit(ev.CertificatePinned(self.address, verdict.fingerprint, str(self.known_servers.path)))
         return secured
