@@ -37,6 +37,7 @@ from chat.client.catchup import CatchUp
 from chat.client.compose import as_action, line_budget, split_text
 from chat.client.outbox import CID_TAG, Outbox, Pending
 from chat.client.session import WANTED_CAPS, Session, Step
+from chat.fingerprint import fingerprint
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
 
@@ -46,6 +47,16 @@ log = logging.getLogger(__name__)
 
 #: Errors that answer a PRIVMSG/NOTICE we sent, naming its target as their first parameter.
 _REJECTIONS = frozenset({rpl.ERR_NOSUCHNICK, rpl.ERR_NOSUCHCHANNEL, rpl.ERR_CANNOTSENDTOCHAN})
+#: Errors that answer the oldest line the server has not answered yet without naming a target
+#: (a line too long for the server is dropped unread, so not even a label comes back for it).
+_UNNAMED_REJECTIONS = frozenset({rpl.ERR_NORECIPIENT, rpl.ERR_NOTEXTTOSEND, rpl.ERR_INPUTTOOLONG})
+
+#: Why a labeled message was settled without an echo: the server took it and delivered it to
+#: nobody (a NOTICE gets no error, RFC 2812), or answered a later line first, so it dropped it.
+_DELIVERED_TO_NOBODY = (
+    "{target} did not get it: the server delivered it to no one (no such nick or channel, or you cannot send there)"
+)
+_DROPPED = "the server dropped the message to {target} without an answer"
 
 #: Errors that answer a JOIN: the room will not be rejoined, so there is nothing to catch up on.
 _JOIN_FAILURES = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
@@ -380,6 +391,10 @@ class Connection:
             raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
         try:
             der = secured.getpeercert(binary_form=True) or b""
+        except OSError as exc:
+            secured.close()
+            raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
+        try:
             verdict = pins.verify(self.known_servers, self.host, self.port, der, self.fingerprint)
         except pins.PinMismatch as bad:
             secured.close()
@@ -393,10 +408,17 @@ class Connection:
             secured.close()
             self._refused = True
             raise _LinkEnded(str(exc)) from None
-        except OSError as exc:  # the pin could not be saved: say so, and talk anyway (it is checked next time)
+        except OSError as exc:
             where = self.known_servers.path
-            self._emit(ev.Error(f"cannot remember the certificate of {self.address} in {where}: {exc.strerror or exc}"))
-            return secured
+            if self.fingerprint is not None:  # it matched what the user gave: that is the check
+                why = exc.strerror or exc
+                self._emit(ev.Error(f"cannot remember the certificate of {self.address} in {where}: {why}"))
+                return secured
+            # Fail closed: an unsaved pin makes every connection a first use, which checks nothing.
+            secured.close()
+            self._refused = True
+            got = fingerprint(der)
+            raise _LinkEnded(pins.unsaved_pin_refusal(self.address, got, where, exc)) from None
         if verdict.pinned_now:
             self._emit(ev.CertificatePinned(self.address, verdict.fingerprint, str(self.known_servers.path)))
         return secured
@@ -435,8 +457,10 @@ class _Link:
         self.marks: deque[tuple[int, Pending]] = deque()  # (end offset, item) to confirm on write
         self.last_rx = time.monotonic()
         self.ping_sent = False
-        self.quit_deadline: float | None = None
-        self.quit_hold_until: float | None = None
+        self.awaiting: deque[str] = deque()  # labels written, in order, whose answer has not ended
+        self.label_batches: dict[str, str] = {}  # open labeled-response batch reference -> label
+        self.quit_deadline: float | None = None  # set at /quit: the whole goodbye ends by then
+        self.quit_sent = False
         self.register_by = self.last_rx + conn.ping_timeout  # a server that never lets us in is as dead
 
     def run(self) -> str:
@@ -474,15 +498,21 @@ class _Link:
             quit_reason, closing = conn._quit_reason, conn._closing
         if closing:
             raise _LinkEnded("the connection was closed")
-        if quit_reason is not None and self.quit_deadline is None:
-            now = time.monotonic()
-            if self.quit_hold_until is None:
-                self.quit_hold_until = now + conn.quit_timeout
-            if self.session.registered and conn._outbox.unwritten() and now < self.quit_hold_until:
+        if quit_reason is None:
+            return
+        now = time.monotonic()
+        if self.quit_deadline is None:
+            # One deadline for the whole goodbye, so /quit never takes longer than quit_timeout.
+            self.quit_deadline = now + conn.quit_timeout
+        if not self.quit_sent:
+            if self.session.registered and conn._outbox.unwritten() and now < self.quit_deadline:
                 return  # the send window still holds lines said before /quit: they go first
             self.queue(Message("QUIT", [quit_reason] if quit_reason else []))
-            self.quit_deadline = time.monotonic() + conn.quit_timeout
-        if self.quit_deadline is not None and time.monotonic() >= self.quit_deadline:
+            self.quit_sent = True
+            if now >= self.quit_deadline:
+                with contextlib.suppress(OSError):
+                    self.write()  # out of time: one try to say goodbye before hanging up
+        if now >= self.quit_deadline:
             raise _LinkEnded("you left the chat")
 
     def timeout(self) -> float:
@@ -492,8 +522,6 @@ class _Link:
         deadline = min(deadline, self.last_rx + conn.ping_timeout)
         if self.quit_deadline is not None:
             deadline = min(deadline, self.quit_deadline)
-        elif self.quit_hold_until is not None:
-            deadline = min(deadline, self.quit_hold_until)
         if not self.session.registered:
             deadline = min(deadline, self.register_by)
         return max(0.0, min(deadline - now, 5.0))
@@ -530,13 +558,19 @@ class _Link:
         resend after the reconnect would trip it again)."""
         conn = self.conn
         caps = self.session.caps
-        room = SEND_WINDOW - conn._outbox.in_flight() if "echo-message" in caps else None
+        echo, labels = "echo-message" in caps, self.labels
+        room = SEND_WINDOW - conn._outbox.in_flight() if echo else None
         for item in conn._outbox.unwritten():
-            if room is not None:
+            # Without labels a NOTICE is settled once written (nothing answers one the server
+            # cannot deliver), so it takes no slot: it must not hold back what follows.
+            settles_on_write = not echo or (not labels and item.command == "NOTICE")
+            if room is not None and not settles_on_write:
                 if room <= 0:
                     break
                 room -= 1
             tags = {CID_TAG: item.cid} if "message-tags" in caps else {}
+            if labels:
+                tags["label"] = item.cid  # unique, and short enough for a label (64 bytes at most)
             try:
                 self.queue(Message(item.command, [item.target, item.text], tags=tags))
             except ValueError as err:  # it can never be sent: refuse it instead of retrying forever
@@ -544,8 +578,10 @@ class _Link:
                     conn._emit(ev.Rejected(item.cid, item.target, f"cannot be sent: {err}"))
                 continue
             conn._outbox.mark_written(item.cid)
-            if "echo-message" not in caps:
+            if settles_on_write:
                 self.marks.append((self.written + len(self.wbuf), item))
+            elif labels:
+                self.awaiting.append(item.cid)
 
     def write(self) -> None:
         try:
@@ -559,9 +595,14 @@ class _Link:
             self.confirm_written(item)
 
     def confirm_written(self, item: Pending) -> None:
-        """Without echo-message, the socket taking the bytes is the best proof we get."""
+        """Without echo-message (or, for a NOTICE, without labeled-response), the socket taking
+        the bytes is the best proof we get. With echo-message the echo, if one comes, is what
+        shows the message: showing it here too would show it twice."""
         conn = self.conn
         if conn._outbox.acknowledge(item.cid) is None:
+            return
+        if "echo-message" in self.session.caps:
+            conn._emit(ev.Acknowledged(item.cid, item.target))
             return
         text, action = item.text, False
         if text.startswith("\x01ACTION ") and item.command == "PRIVMSG":
@@ -592,7 +633,7 @@ class _Link:
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         if not data:
-            if self.quit_deadline is not None:
+            if self.quit_sent:
                 raise _LinkEnded("you left the chat")
             raise _LinkEnded(reasons.server_closed(self.conn.address, self.session.error_text))
         self.last_rx = time.monotonic()
@@ -611,9 +652,16 @@ class _Link:
         conn = self.conn
         catchup = conn._catchup
         command = msg.command
+        label = msg.tags.get("label") if self.labels else None
         if command == "BATCH":
-            self.apply(catchup.batch(msg))
+            if not self.labeled_batch(msg, label):
+                self.apply(catchup.batch(msg))
             return
+        if command == "ACK":
+            if label is not None:
+                self.answered(label)
+            return
+        answers = label if label is not None else self.label_batches.get(msg.tags.get("batch") or "")
         if command == "CHATHISTORY" and msg.param(0) == "TARGETS":
             catchup.target(msg)
             return
@@ -624,12 +672,12 @@ class _Link:
         conn._token = self.session.token
         for out in step.send:
             self.queue(out)
-        rejected = conn._outbox.reject(msg.param(1)) if command in _REJECTIONS else None
+        rejected = self.rejection(msg, answers)
         if command in _JOIN_FAILURES:
             self.apply(catchup.join_failed(msg.param(1)))
         for event in step.events:
             if isinstance(event, ev.Message):
-                self.show_message(event, command, msg.tags.get("batch"))
+                self.show_message(event, command, msg.tags.get("batch"), answers)
                 continue
             if isinstance(event, ev.Connected):
                 with conn._lock:
@@ -655,11 +703,65 @@ class _Link:
         if rejected is not None:
             reason = next((e.text for e in step.events if isinstance(e, ev.Error)), "refused by the server")
             conn._emit(ev.Rejected(rejected.cid, rejected.target, reason))
+        if label is not None:  # a single labeled line is the whole answer
+            self.answered(label)
         if self.session.refused is not None:
             # Reconnecting with the same password would only be refused again (and count as
             # more failed attempts), so this link ends and no other follows.
             conn._refused = True
             raise _LinkEnded(self.session.refused.reason)
+
+    @property
+    def labels(self) -> bool:
+        """Whether every outbox line carries a label, so the server answers each one (IRCv3
+        labeled-response: the echo, an error, or an ACK when the line produced nothing)."""
+        caps = self.session.caps
+        return "labeled-response" in caps and "echo-message" in caps
+
+    def labeled_batch(self, msg: Message, label: str | None) -> bool:
+        """``BATCH +ref labeled-response`` opens the answer to one label, ``BATCH -ref`` ends it.
+        Returns whether the line was such a batch (then it is not the catch-up's)."""
+        ref = msg.param(0)
+        if ref.startswith("+") and label is not None and msg.param(1) == "labeled-response":
+            self.label_batches[ref[1:]] = label
+            return True
+        if ref.startswith("-") and ref[1:] in self.label_batches:
+            self.answered(self.label_batches.pop(ref[1:]))
+            return True
+        return False
+
+    def rejection(self, msg: Message, answers: str | None) -> Pending | None:
+        """The outbox item an error reply refuses, if any: with labels the one it answers, else
+        the oldest written one to the target it names, or simply the oldest written one."""
+        outbox = self.conn._outbox
+        command = msg.command
+        is_error = command == "FAIL" or (command.isdigit() and command[0] in "45")
+        if answers is not None:
+            return outbox.acknowledge(answers) if is_error else None
+        if command in _REJECTIONS:
+            return outbox.reject(msg.param(1))
+        if command in _UNNAMED_REJECTIONS or (
+            command == rpl.ERR_NEEDMOREPARAMS and msg.param(1).upper() in ("PRIVMSG", "NOTICE")
+        ):
+            return outbox.reject_oldest()
+        return None
+
+    def answered(self, label: str) -> None:
+        """The server's whole answer to a labeled line has arrived. If it did not settle the
+        message (no echo: delivered to nobody), it is settled now as not delivered; and as the
+        server answers in order, any line written before it still unanswered was dropped."""
+        if label not in self.awaiting:
+            return
+        conn = self.conn
+        while self.awaiting:
+            cid = self.awaiting.popleft()
+            item = conn._outbox.acknowledge(cid)
+            if item is not None:
+                reason = (_DELIVERED_TO_NOBODY if cid == label else _DROPPED).format(target=item.target)
+                conn._emit(ev.Error(reason))
+                conn._emit(ev.Rejected(cid, item.target, reason))
+            if cid == label:
+                return
 
     def apply(self, step: Step) -> None:
         """What the catch-up asks for: requests to send, messages and a summary to show."""
@@ -668,7 +770,7 @@ class _Link:
         for event in step.events:
             self.conn._emit(event)
 
-    def show_message(self, event: ev.Message, command: str, batch: str | None) -> None:
+    def show_message(self, event: ev.Message, command: str, batch: str | None, answers: str | None) -> None:
         """A chat message: settle our own at once (the server has it), show it once, in order."""
         conn = self.conn
         if event.cid and not event.own and event.cid in conn._outbox:
@@ -676,18 +778,20 @@ class _Link:
         settled = None
         if event.own:
             # An echo with our tag is matched by it alone; only an untagged one by its content.
-            settled = self.settle(event, command, by_content=batch is None and not event.cid)
+            settled = self.settle(event, command, answers, by_content=batch is None and not event.cid)
         for shown in conn._catchup.message(replace(event, cid=event.cid or settled), batch):
             conn._emit(shown)
         if settled is not None:  # even when the copy was a duplicate or is held back for order
             conn._emit(ev.Acknowledged(settled, event.target, event.msgid))
 
-    def settle(self, event: ev.Message, command: str, *, by_content: bool) -> str | None:
-        """Our own message came back, so the server has it: the outbox entry it settles."""
+    def settle(self, event: ev.Message, command: str, answers: str | None, *, by_content: bool) -> str | None:
+        """Our own message came back, so the server has it: the outbox entry it settles (by
+        our tag, else by the label it answers, else by its content)."""
         outbox = self.conn._outbox
         if "echo-message" not in self.session.caps:
             return None  # then writing it was the confirmation (confirm_written)
-        item = outbox.acknowledge(event.cid) if event.cid else None
+        cid = event.cid or answers
+        item = outbox.acknowledge(cid) if cid else None
         if item is None and by_content:
             wire_text = as_action(event.text) if event.action else event.text
             item = outbox.acknowledge_match(command, event.target, wire_text)

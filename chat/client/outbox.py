@@ -104,6 +104,17 @@ class Outbox:
                     return item
         return None
 
+    def reject_oldest(self) -> Pending | None:
+        """The server refused a line without naming its target (too long, no text): it answers
+        in order, so it is the oldest written one."""
+        with self._changed:
+            for cid, item in self._items.items():
+                if item.written:
+                    del self._items[cid]
+                    self._changed.notify_all()
+                    return item
+        return None
+
     def __contains__(self, cid: object) -> bool:
         with self._changed:
             return cid in self._items

@@ -18,8 +18,15 @@ import ipaddress
 import os
 import socket
 import ssl
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, the atomic replace still keeps the file whole
+    fcntl = None  # type: ignore[assignment]
 
 from chat.client.address import format_address
 from chat.fingerprint import fingerprint, normalize
@@ -36,6 +43,7 @@ __all__ = [
     "handshake_failure",
     "known_servers_path",
     "server_key",
+    "unsaved_pin_refusal",
     "verify",
     "wrap",
 ]
@@ -63,7 +71,11 @@ class UnreadablePins(Exception):
 
 class KnownServers:
     """The pins in one file. Read on every lookup, so two clients (or ``chat trust --forget``)
-    running at once see each other's changes; written whole through a temporary file."""
+    running at once see each other's changes. A change is a read-modify-write under a lock
+    (``<file>.lock``), re-reading the file inside it, so two clients pinning at once both keep
+    their pin; the new file is written whole to a unique temporary file, synced to disk and
+    renamed over the old one, so a crash leaves the old file or the new one, never a torn one
+    (a lost pin would silently make the next connection a first use again)."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else known_servers_path()
@@ -88,25 +100,62 @@ class KnownServers:
     def get(self, key: str) -> str | None:
         return self.entries().get(key)
 
-    def remember(self, key: str, print_: str) -> None:
-        pins = self.entries()
-        pins[key] = print_
-        self._write(pins)
+    def remember(self, key: str, print_: str, *, replace: bool = True) -> str:
+        """Pin ``print_`` for ``key`` and return the pin now in the file. With ``replace=False``
+        (a first use) a pin another client saved meanwhile is kept and returned instead, so
+        the caller can check the certificate against it. Raises OSError if it cannot be saved."""
+        with self._locked():
+            pins = self.entries()
+            current = pins.get(key)
+            if current == print_ or (current is not None and not replace):
+                return current
+            pins[key] = print_
+            self._write(pins)
+            return print_
 
     def forget(self, key: str) -> bool:
-        pins = self.entries()
-        if pins.pop(key, None) is None:
-            return False
-        self._write(pins)
-        return True
+        with self._locked():
+            pins = self.entries()
+            if pins.pop(key, None) is None:
+                return False
+            self._write(pins)
+            return True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold ``<file>.lock`` exclusively: one read-modify-write at a time across processes."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _write(self, pins: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         lines = ["# chat: TLS certificates seen first for each server (see chat trust --help)"]
         lines += [f"{key} {value}" for key, value in sorted(pins.items())]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(self.path)
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):  # make the rename itself durable, where the OS allows it
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
 
 def client_context() -> ssl.SSLContext:
@@ -169,6 +218,7 @@ def verify(
 
     A fingerprint given by the user wins over an older pin and replaces it once it matches:
     that is how a user accepts a new certificate after checking it with the admin.
+    Raises OSError when a pin cannot be saved (the certificate itself was fine).
     """
     got = fingerprint(der)
     key = server_key(host, port)
@@ -182,11 +232,25 @@ def verify(
         return Verdict(got, pinned_now=pinned != got)
     if pinned is None:
         if pin:
-            store.remember(key, got)
+            # Another client may have pinned this server since we read the file: its pin wins.
+            pinned = store.remember(key, got, replace=False)
+            if pinned != got:
+                raise PinMismatch(address, pinned, got, store.path, given=False)
         return Verdict(got, pinned_now=True)
     if pinned != got:
         raise PinMismatch(address, pinned, got, store.path, given=False)
     return Verdict(got, pinned_now=False)
+
+
+def unsaved_pin_refusal(address: str, print_: str, file: Path, exc: OSError) -> str:
+    """Why we do not talk to a first-use server whose pin could not be saved, and what to do."""
+    why = exc.strerror or str(exc)
+    return (
+        f"not connecting to {address}: cannot remember its TLS certificate ({print_}) in {file}: {why}. "
+        "Without a saved pin, every connection would trust whatever certificate it is shown. Fix the "
+        f"permissions of {file.parent}, or set {ENV_VAR} to a file you can write, or connect with "
+        "--fingerprint and the fingerprint the server admin gives you."
+    )
 
 
 def first_use_notice(address: str, print_: str, file: Path) -> str:

@@ -29,8 +29,17 @@ log = logging.getLogger(__name__)
 
 #: The IRCv3 capabilities we use when the server offers them.
 #: ``batch`` and ``draft/chathistory`` make catch-up after a reconnect possible, ``chat/session``
-#: (ours) lets us take our nick back from our own dead connection.
-WANTED_CAPS = ("batch", "chat/session", "draft/chathistory", "echo-message", "message-tags", "server-time")
+#: (ours) lets us take our nick back from our own dead connection, ``labeled-response`` gets
+#: every message we send an answer (an echo, an error or an ACK), so none stays unconfirmed.
+WANTED_CAPS = (
+    "batch",
+    "chat/session",
+    "draft/chathistory",
+    "echo-message",
+    "labeled-response",
+    "message-tags",
+    "server-time",
+)
 _NICK_CHARS = re.compile(r"[^A-Za-z0-9\[\]\\`_^{|}-]")
 _DEFAULT_NICKLEN = 30
 #: SASL payloads travel in chunks of at most this many base64 characters.

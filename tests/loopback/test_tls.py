@@ -212,3 +212,45 @@ def test_tls_only_server_has_no_plain_listener(tmp_path: Path, data_dir: Path, k
         Peer(server.host, server.tls_port, tls=True).register("alice")
     finally:
         server.stop()
+
+
+def unwritable_store(tmp_path: Path) -> KnownServers:
+    """A pin file that cannot be changed: its lock file is a directory (unlike a read-only
+    directory, that stops root too, and tests may run as root)."""
+    path = tmp_path / "conf" / "known_servers"
+    (tmp_path / "conf" / "known_servers.lock").mkdir(parents=True)
+    return KnownServers(path)
+
+
+def test_a_pin_that_cannot_be_saved_refuses_the_first_connection(tmp_path: Path, tls_server: ServerProcess) -> None:
+    """Talking anyway would make every connection a first use: no certificate would ever be checked."""
+    store = unwritable_store(tmp_path)
+    assert tls_server.tls_port is not None
+    conn = Connection(tls_server.host, tls_server.tls_port, "alice", tls=True, known_servers=store, backoff_cap=1.0)
+    events = Watcher(conn)
+    try:
+        conn.start()
+        closed = events.wait_for(lambda e: isinstance(e, ev.Closed))
+        assert not any(isinstance(e, ev.Connected | ev.Reconnecting) for e in events.seen)
+        assert isinstance(closed, ev.Closed)
+        assert str(store.path) in closed.reason and "CHAT_KNOWN_SERVERS" in closed.reason
+        assert "--fingerprint" in closed.reason
+    finally:
+        conn.close()
+
+
+def test_a_given_fingerprint_is_the_check_when_the_pin_cannot_be_saved(
+    tmp_path: Path, tls_server: ServerProcess
+) -> None:
+    store = unwritable_store(tmp_path)
+    assert tls_server.tls_port is not None
+    given = fingerprint_in_log(tls_server)
+    conn = Connection(tls_server.host, tls_server.tls_port, "alice", fingerprint=given, known_servers=store)
+    events = Watcher(conn)
+    try:
+        conn.start()
+        events.wait_for(lambda e: isinstance(e, ev.Connected))
+        warning = next(e for e in events.seen if isinstance(e, ev.Error))
+        assert isinstance(warning, ev.Error) and str(store.path) in warning.text
+    finally:
+        conn.close()

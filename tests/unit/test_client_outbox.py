@@ -41,6 +41,19 @@ def test_rejection_removes_the_oldest_written_to_that_target() -> None:
     assert box.reject("bob") is None
 
 
+def test_an_unnamed_rejection_removes_the_oldest_written() -> None:
+    """A line too long for the server comes back as 417 without a target or a label."""
+    box = Outbox()
+    a = box.add("PRIVMSG", "bob", "1")
+    b = box.add("NOTICE", "carol", "2")
+    assert box.reject_oldest() is None  # nothing written yet: nothing the server could answer
+    box.mark_written(b.cid)
+    box.mark_written(a.cid)
+    rejected = box.reject_oldest()
+    assert rejected is not None and rejected.cid == a.cid
+    assert [item.cid for item in box.snapshot()] == [b.cid]
+
+
 def test_wait_until_empty_wakes_on_acknowledgement() -> None:
     box = Outbox()
     item = box.add("PRIVMSG", "#lobby", "x")

@@ -134,3 +134,52 @@ def test_parse_server(typed: str, tls: bool, expected: tuple[str, int, bool]) ->
 def test_parse_server_refuses_contradictions(typed: str, tls: bool) -> None:
     with pytest.raises(ValueError, match="irc"):
         parse_server(typed, tls=tls)
+
+
+def test_clients_pinning_at_once_keep_every_pin(store: pins.KnownServers) -> None:
+    """Each change re-reads the file under a lock: no client's pin is overwritten by another's."""
+    import threading
+
+    keys = [f"host{i}.lan:6697" for i in range(40)]
+    start = threading.Barrier(len(keys))
+
+    def pin(key: str) -> None:
+        start.wait()
+        store.remember(key, fingerprint(CERT_A))
+
+    threads = [threading.Thread(target=pin, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(store.entries()) == sorted(keys)
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["known_servers", "known_servers.lock"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
+    store: pins.KnownServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new file reaches the disk (fsync) before it replaces the old one; if it cannot, the
+    old one stays as it was."""
+    store.remember("chat.lan:6697", fingerprint(CERT_A))
+    before = store.path.read_bytes()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pins.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        store.remember("other.lan:6697", fingerprint(CERT_B))
+    assert store.path.read_bytes() == before
+    assert not [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_pin_saved_meanwhile_by_another_client_is_checked_not_overwritten(
+    store: pins.KnownServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clients see a server for the first time at once, and get different certificates."""
+    store.remember("chat.lan:6697", fingerprint(CERT_A))
+    monkeypatch.setattr(store, "get", lambda key: None)  # read before the other client saved
+    with pytest.raises(pins.PinMismatch):
+        pins.verify(store, "chat.lan", 6697, CERT_B)
+    assert store.entries() == {"chat.lan:6697": fingerprint(CERT_A)}
