@@ -126,6 +126,7 @@ class AccountStore:
         self._db.execute(_SCHEMA)
         self._cache_key = os.urandom(32)
         self._verified: dict[tuple[str, str], bytes] = {}
+        self._dummy_hash: str | None = None  # made on first need: see verify()
 
     @classmethod
     def in_memory(cls, params: ScryptParams | None = None) -> AccountStore:
@@ -151,9 +152,15 @@ class AccountStore:
 
     def verify(self, name: str, password: str) -> Account | None:
         """The account if ``password`` is right, else None. A repeat of a successful login with
-        an unchanged password costs a dictionary lookup instead of a scrypt run."""
+        an unchanged password costs a dictionary lookup instead of a scrypt run.
+
+        An unknown name still costs a full scrypt run against a dummy hash: answering it at once
+        would tell a guesser, by the reply's timing, which account names exist."""
         account = self.get(name)
         if account is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = hash_password(os.urandom(16).hex(), self.params)
+            verify_hash(password, self._dummy_hash)
             return None
         key = (casefold(account.name), account.password_hash)
         proof = hmac.new(self._cache_key, password.encode(), hashlib.sha256).digest()

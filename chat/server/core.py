@@ -19,6 +19,7 @@ from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, Par
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
 from chat.server.accounts import AccountStore
+from chat.server.budget import FailureBudget
 from chat.server.history import HistoryStore, MemoryHistory, SqliteHistory
 from chat.server.registry import COMMANDS
 from chat.server.state import Channel, Client
@@ -77,6 +78,7 @@ class ServerCore:
         self.max_seen_clients = 0
         self.history: HistoryStore = history if history is not None else MemoryHistory()
         self.accounts = accounts if accounts is not None else AccountStore.in_memory()
+        self.login_budget = FailureBudget(clock)  # failed password checks per address (auth.py)
         self._msgid_prefix = os.urandom(6).hex()
         self._msgid_counter = 0
         self._batch_counter = 0

@@ -24,6 +24,10 @@ def oper(core: ServerCore, client: Client, msg: Message) -> None:
     if refusal is not None:
         core.reply(client, rpl.ERR_NOOPERHOST, f"Not over this connection: {refusal}")
         return
+    refusal = auth.login_refusal(core, client)
+    if refusal is not None:
+        core.reply(client, rpl.ERR_NOOPERHOST, f"Password not checked: {refusal}")
+        return
     account = core.accounts.verify(name, password)
     if account is None:
         core.reply(client, rpl.ERR_PASSWDMISMATCH, "Password incorrect")

@@ -9,7 +9,7 @@ import pytest
 
 from chat.config import Auth, Tls
 from chat.protocol import Message
-from chat.server.accounts import AccountStore, ScryptParams
+from chat.server.accounts import Account, AccountStore, ScryptParams
 from tests.helpers.core_harness import FakeClient, Harness
 
 FAST = ScryptParams(n=2**10)  # the hash format is the same; the tests only run faster
@@ -359,3 +359,89 @@ def test_server_operator_may_kick_anywhere() -> None:
     boss.send("KICK #den alice :closing the den")
     assert h.core.find_channel("#den") is None  # the last member left
     assert boss.take() == []  # not a member: does not see the KICK line
+
+
+# ------------------------------------------------------- cost of password checks (scrypt)
+
+
+class CountingStore(AccountStore):
+    """Counts the scrypt runs, which are what stalls the server's loop."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:", params=FAST)
+        self.scrypt_runs = 0
+
+    def verify(self, name: str, password: str) -> Account | None:
+        import chat.server.accounts as accounts_module
+
+        real = accounts_module.verify_hash
+
+        def counting(pw: str, stored: str) -> bool:
+            self.scrypt_runs += 1
+            return real(pw, stored)
+
+        accounts_module.verify_hash = counting
+        try:
+            return super().verify(name, password)
+        finally:
+            accounts_module.verify_hash = real
+
+
+def test_sasl_refused_without_the_server_password_and_no_scrypt_runs() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs, auth=Auth(password="s3cret"))
+    stranger = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl")
+    stranger.take()
+    msgs = stranger.send("AUTHENTICATE PLAIN").take()
+    assert numerics(msgs) == ["904"] and "send the server password (PASS) first" in msgs[0].params[-1]
+    wrong = h.connect(secure=True).send("PASS nope", "CAP LS 302", "CAP REQ :sasl")
+    wrong.take()
+    assert numerics(wrong.send("AUTHENTICATE PLAIN").take()) == ["904"]
+    assert accs.scrypt_runs == 0
+    right = h.connect(secure=True).send("PASS s3cret")
+    assert numerics(sasl_login(right, "alice", "correct horse")) == ["900", "903"]
+
+
+def test_wrong_logins_from_one_address_are_throttled_without_scrypt() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs)
+    for _ in range(3):  # the burst: three wrong guesses get checked
+        assert numerics(sasl_login(h.connect(secure=True), "alice", "guess")) == ["904"]
+    assert accs.scrypt_runs == 3
+    msgs = sasl_login(h.connect(secure=True), "alice", "correct horse")
+    assert numerics(msgs) == ["904"]
+    assert msgs[0].params[-1].endswith("too many failed logins from your address, try again in a moment")
+    assert accs.scrypt_runs == 3  # refused before checking
+    other = h.connect("192.168.1.77", secure=True)  # another address has its own budget
+    assert numerics(sasl_login(other, "alice", "correct horse")) == ["900", "903"]
+    h.advance(1.0)  # one more check per second
+    assert numerics(sasl_login(h.connect(secure=True), "alice", "correct horse")) == ["900", "903"]
+
+
+def test_unknown_account_costs_a_scrypt_run_and_counts_against_the_budget() -> None:
+    accs = CountingStore()
+    h = Harness(accounts=accs)
+    for _ in range(3):
+        assert numerics(sasl_login(h.connect(secure=True), "nobody", "whatever")) == ["904"]
+    assert accs.scrypt_runs == 3
+    msgs = sasl_login(h.connect(secure=True), "nobody", "whatever")
+    assert "too many failed logins" in msgs[0].params[-1] and accs.scrypt_runs == 3
+
+
+def test_cached_successful_logins_are_not_throttled_and_cost_no_scrypt() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs)
+    for _ in range(20):
+        assert numerics(sasl_login(h.connect(secure=True), "alice", "correct horse")) == ["900", "903"]
+    assert accs.scrypt_runs == 1
+
+
+def test_oper_guesses_share_the_address_budget() -> None:
+    h = oper_harness()
+    for i in range(3):
+        assert numerics(h.connect(secure=True).register(f"guess{i}").send("OPER boss :nope").take()) == ["464"]
+    msgs = h.connect(secure=True).register("late").send("OPER boss :boss password").take()
+    assert numerics(msgs) == ["491"] and "too many failed logins" in msgs[0].params[-1]
