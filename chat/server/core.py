@@ -69,7 +69,7 @@ class ServerCore:
         self.created = clock()
         self.version = f"chat-{__version__}"
         self.clients: dict[int, Client] = {}
-        self.nicks: dict[str, Client] = {}  # casefolded nick -> holder (also before registration)
+        self.nicks: dict[str, Client] = {}  # casefolded nick -> registered holder
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
         self.dirty: set[Client] = set()
         self.held: set[Client] = set()  # clients with input held back by flood control

@@ -131,6 +131,29 @@ def test_user_added_while_running_logs_in_and_owns_its_nick(open_server: ServerP
     assert stranger.nick == "alice_"
 
 
+def test_unregistered_squatters_keep_nobody_from_a_nick(open_server: ServerProcess, connect: Connect) -> None:
+    """A connection that only sent NICK holds nothing: the account owner, and a plain user
+    whose nick a stranger is sitting on, both get their nicks."""
+    add_user(open_server, "alice", "correct horse battery")
+    squatters = [Peer(open_server.host, open_server.port) for _ in range(2)]
+    squatters[0].send("NICK alice")
+    squatters[1].send("NICK frank")
+    squatters[1].send("PING :sync")
+    squatters[1].expect_command("PONG")
+
+    _owner, owner_events = connect("alice", account=("alice", "correct horse battery"))
+    got_in = owner_events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert isinstance(got_in, ev.Connected) and got_in.nick == "alice"
+    _frank, frank_events = connect("frank")
+    got_in = frank_events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert isinstance(got_in, ev.Connected) and got_in.nick == "frank"
+
+    squatters[1].send("USER s 0 * :S")  # too late: frank is registered now
+    assert squatters[1].expect_command("433").params[1] == "frank"
+    for peer in squatters:
+        peer.close()
+
+
 def test_chat_connect_with_account_logs_in_and_a_wrong_password_is_fatal(
     open_server: ServerProcess, connect: Connect
 ) -> None:

@@ -252,6 +252,41 @@ def test_account_added_while_running_reserves_its_nick_at_once() -> None:
     assert numerics(h.connect().send("NICK carol", "USER c 0 * :C").take()) == ["433"]
 
 
+def test_unregistered_squatter_does_not_keep_the_owner_from_a_reserved_nick() -> None:
+    h = reserving(("alice", "correct horse", False))
+    squatter = h.connect().send("NICK alice")
+    assert squatter.take() == []
+    owner = h.connect(secure=True).send("CAP LS 302", "NICK alice", "USER a 0 * :A")
+    assert "433" not in numerics(owner.take())
+    sasl_login(owner, "alice", "correct horse")
+    assert "001" in numerics(owner.send("CAP END").take())
+    assert h.core.find_nick("alice") is owner.client
+    msgs = squatter.send("USER s 0 * :S").take()
+    assert numerics(msgs) == ["433"] and not squatter.client.registered
+
+
+def test_squatter_without_the_server_password_does_not_hold_a_nick() -> None:
+    h = Harness(auth=Auth(password="s3cret"))
+    squatters = [h.connect().send(f"NICK nick{i}") for i in range(50)]
+    squatters[0].send("NICK bob")
+    assert all(s.take() == [] for s in squatters)
+    bob = h.connect().send("PASS s3cret", "NICK bob", "USER b 0 * :B")
+    assert "001" in numerics(bob.take())
+    assert "001" in numerics(h.connect().send("PASS s3cret", "NICK nick7", "USER n 0 * :N").take())
+    assert h.core.nicks.keys() == {"bob", "nick7"}  # only registered clients hold nicks
+
+
+def test_two_unregistered_clients_with_one_nick_first_to_register_wins() -> None:
+    h = Harness()
+    slow = h.connect().send("CAP LS 302", "NICK bob", "USER s 0 * :S")
+    fast = h.connect().send("NICK bob", "USER f 0 * :F")
+    assert "001" in numerics(fast.take())
+    slow.take()
+    msgs = slow.send("CAP END").take()
+    assert numerics(msgs) == ["433"] and msgs[0].params[1:] == ["bob", "Nickname is already in use"]
+    assert "001" in numerics(slow.send("NICK bob_").take())
+
+
 # ---------------------------------------------------------------------------- OPER / KILL
 
 
