@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from chat import __version__
 from chat.config import Settings
-from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, parse
+from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, clean_text, parse
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
 from chat.server.accounts import AccountStore
@@ -241,16 +241,17 @@ class ServerCore:
         log.info("shutdown: told %d clients %r", len(self.clients), reason)
 
     def disconnect(self, client: Client, reason: str, *, quit_reason: str | None = None) -> None:
-        """Drop a client on the server's initiative: ERROR to it, QUIT to its rooms."""
+        """Drop a client on the server's initiative: ERROR to it, QUIT to its rooms. The reason
+        may come from a user (KILL), so it is cleaned and the lines are kept within the limit."""
         if client.closing:
             return
-        self.send(client, f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode())
+        self.send_message(client, Message("ERROR", [f"Closing Link: {client.host} ({clean_text(reason)})"]))
         self._remove(client, quit_reason or reason)
         client.closing = True
 
     def _remove(self, client: Client, reason: str) -> None:
         if client.registered:
-            line = f":{client.prefix} QUIT :{reason}\r\n".encode()
+            line = Message("QUIT", [clean_text(reason)], client.prefix).encode(self.limits.max_line)
             self.send_to_peers(client, line, include_self=False)
             log.log(client.log_level, "%s left: %s", client.nick, reason)
         for key in client.channels:

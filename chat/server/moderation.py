@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from chat.protocol import Message, casefold
+from chat.protocol import Message, casefold, clean_text, clip_utf8
 from chat.protocol import numerics as rpl
 from chat.server import auth
 from chat.server.core import ServerCore
@@ -14,6 +14,14 @@ from chat.server.registry import command
 from chat.server.state import Client
 
 log = logging.getLogger(__name__)
+
+#: Bytes of a KICK or KILL reason kept, like a QUIT's: the line stays within 512 with any prefix.
+REASON_LENGTH = 300
+
+
+def _reason(text: str) -> str:
+    """A reason as a user typed it, made safe to show: no control characters, not too long."""
+    return clip_utf8(clean_text(text), REASON_LENGTH)
 
 
 @command("OPER", min_params=2)
@@ -58,7 +66,7 @@ def kill(core: ServerCore, client: Client, msg: Message) -> None:
     if target is None:
         core.reply(client, rpl.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
-    reason = msg.param(1) or "No reason given"
+    reason = _reason(msg.param(1)) or "No reason given"
     text = f"Killed ({client.nick} ({reason}))"
     log.info("KILL: %s (oper %s) killed %s (%s): %s", client.nick, client.oper, target.nick, target.host, reason)
     core.send_message(target, Message("KILL", [target.nick, text], client.prefix))
@@ -79,7 +87,7 @@ def kick(core: ServerCore, client: Client, msg: Message) -> None:
     if not channel.is_operator(client) and not server_op:
         core.reply(client, rpl.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    reason = msg.param(2) or client.nick
+    reason = _reason(msg.param(2)) or client.nick
     for nick in msg.params[1].split(","):
         if not nick:
             continue
@@ -88,7 +96,8 @@ def kick(core: ServerCore, client: Client, msg: Message) -> None:
             core.reply(client, rpl.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
             continue
         log.info("KICK: %s removed %s from %s: %s", client.nick, target.nick, channel.name, reason)
-        core.send_to_channel(channel, Message("KICK", [channel.name, target.nick, reason], client.prefix).encode())
+        line = Message("KICK", [channel.name, target.nick, reason], client.prefix).encode(core.limits.max_line)
+        core.send_to_channel(channel, line)
         del channel.members[target]
         target.channels.discard(casefold(channel.name))
         if not channel.members:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from chat.config import Auth, Tls
-from chat.protocol import Message
+from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message
 from chat.server.accounts import Account, AccountStore, ScryptParams
 from tests.helpers.core_harness import FakeClient, Harness
 
@@ -480,3 +480,57 @@ def test_oper_guesses_share_the_address_budget() -> None:
         assert numerics(h.connect(secure=True).register(f"guess{i}").send("OPER boss :nope").take()) == ["464"]
     msgs = h.connect(secure=True).register("late").send("OPER boss :boss password").take()
     assert numerics(msgs) == ["491"] and "too many failed logins" in msgs[0].params[-1]
+
+
+# ------------------------------------------------------------ KICK / KILL reasons on the wire
+
+LONG_NICK = "op_with_a_thirty_char_nick_xxx"
+HOSTILE_REASON = "\x1b[2J\x07" + "A" * 485
+
+
+def stock_reader_lines(data: bytes) -> list[bytes]:
+    """What our own client's LineReader makes of ``data``: every item must be a line."""
+    items = LineReader(512, MAX_CLIENT_TAGS).feed(data)
+    assert not any(isinstance(item, LineTooLong) for item in items)
+    return [item for item in items if isinstance(item, bytes)]
+
+
+def test_kick_reason_is_cleaned_and_the_line_fits() -> None:
+    h = Harness()
+    op = h.connect().register(LONG_NICK)
+    op.send("JOIN #r").take()
+    victim = h.user("victim")
+    victim.send("JOIN #r").take()
+    op.take()
+    op.send(f"KICK #r victim :{HOSTILE_REASON}")
+    for line in stock_reader_lines(bytes(victim.client.out)):
+        assert len(line) + 2 <= 512 and b"\x1b" not in line and b"\x07" not in line
+    kick = next(m for m in victim.take() if m.command == "KICK")
+    assert kick.params[2].startswith("[2JAAAA")
+
+
+def test_kill_reason_is_cleaned_and_the_quit_and_error_lines_fit() -> None:
+    h = oper_harness()
+    boss = h.connect(secure=True).register(LONG_NICK)
+    boss.send("OPER boss :boss password").take()
+    victim = h.connect("10.0.0.2").register("victim_with_long_nick_xxxxx")
+    watcher = h.user("watcher")
+    watcher.take()
+    boss.send(f"KILL victim_with_long_nick_xxxxx :\x1b[31m{'B' * 470}")
+    for out in (bytes(watcher.client.out), bytes(victim.client.out)):
+        for line in stock_reader_lines(out):
+            assert len(line) + 2 <= 512 and b"\x1b" not in line
+    assert any(m.command == "QUIT" for m in watcher.take())
+    assert victim.take()[-1].command == "ERROR"
+
+
+def test_disconnect_makes_any_reason_safe() -> None:
+    h = Harness()
+    victim = h.user("victim")
+    watcher = h.user("watcher")
+    watcher.take()
+    h.core.disconnect(victim.client, "bad\r\nPRIVMSG #lobby :injected\x1b" + "x" * 600)
+    for out in (bytes(watcher.client.out), bytes(victim.client.out)):
+        lines = stock_reader_lines(out)
+        assert lines and all(len(line) + 2 <= 512 and b"\x1b" not in line for line in lines)
+        assert not any(b"PRIVMSG" in line.split(b" ")[1:2] for line in lines)
