@@ -52,14 +52,28 @@ def oper(core: ServerCore, client: Client, msg: Message) -> None:
     log.info("%s (%s) is now a server operator (account %s)", client.nick, client.host, account.name)
 
 
-def is_server_operator(client: Client) -> bool:
-    return "o" in client.modes
+def is_server_operator(core: ServerCore, client: Client) -> bool:
+    """+o, and the account it was gained with still has the oper flag in the store.
+
+    The mode alone is not enough: an admin who removes the account or its oper flag (``chat
+    user ...``) expects the rights to end, not to last as long as the connection. A client whose
+    account lost them loses +o here, at its next use of them."""
+    if "o" not in client.modes:
+        return False
+    account = core.accounts.get(client.oper) if client.oper else None
+    if account is not None and account.oper:
+        return True
+    log.info("%s (%s) is no longer a server operator: account %s lost it", client.nick, client.host, client.oper)
+    client.modes.discard("o")
+    client.oper = None
+    core.send_message(client, Message("MODE", [client.nick, "-o"], client.prefix))
+    return False
 
 
 @command("KILL", min_params=1)
 def kill(core: ServerCore, client: Client, msg: Message) -> None:
     """``KILL <nick> [:reason]``: disconnect someone; their rooms see it as a QUIT."""
-    if not is_server_operator(client):
+    if not is_server_operator(core, client):
         core.reply(client, rpl.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
         return
     target = core.find_nick(msg.params[0])
@@ -80,7 +94,7 @@ def kick(core: ServerCore, client: Client, msg: Message) -> None:
     if channel is None:
         core.reply(client, rpl.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
         return
-    server_op = is_server_operator(client)
+    server_op = is_server_operator(core, client)
     if client not in channel.members and not server_op:
         core.reply(client, rpl.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return

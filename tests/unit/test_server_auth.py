@@ -534,3 +534,23 @@ def test_disconnect_makes_any_reason_safe() -> None:
         lines = stock_reader_lines(out)
         assert lines and all(len(line) + 2 <= 512 and b"\x1b" not in line for line in lines)
         assert not any(b"PRIVMSG" in line.split(b" ")[1:2] for line in lines)
+
+
+@pytest.mark.parametrize("revoke", ["remove", "unflag", "replace"])
+def test_operator_rights_end_when_the_account_loses_them(revoke: str) -> None:
+    accs = store(("boss", "boss password", True))
+    h = Harness(accounts=accs)
+    boss = h.connect(secure=True).register("boss")
+    boss.send("OPER boss :boss password").take()
+    h.user("victim").send("JOIN #den")
+    boss.take()
+    if revoke == "unflag":
+        accs.set_oper("boss", False)
+    else:
+        accs.remove("boss")
+        if revoke == "replace":
+            accs.add("boss", "a new password", oper=False)
+    msgs = boss.send("KILL victim :bye").take()
+    assert [m.command for m in msgs] == ["MODE", "481"] and msgs[0].params == ["boss", "-o"]
+    assert "o" not in boss.client.modes and h.core.find_nick("victim") is not None
+    assert numerics(boss.send("KICK #den victim :bye").take()) == ["442"]
