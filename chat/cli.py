@@ -424,7 +424,6 @@ def _open_accounts(config: Path | None, data_dir: Path | None) -> AccountStore:
     from chat.server.accounts import open_accounts
 
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         return open_accounts(settings.data_dir)
     except (OSError, sqlite3.Error) as err:
         typer.echo(f"cannot open the accounts in {settings.data_dir}: {err}", err=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.protocol import casefold
+from chat.server.datafiles import create_private_file, make_data_dir
 
 __all__ = [
     "FILE_NAME",
@@ -119,6 +120,7 @@ class AccountStore:
     def __init__(self, path: Path | str, *, params: ScryptParams | None = None) -> None:
         self.path = path
         self.params = params or ScryptParams()
+        create_private_file(path)  # password hashes: for the server's user only
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 2000")  # the CLI and the server share the file
         if str(path) != ":memory:":
@@ -209,6 +211,6 @@ class AccountStore:
 
 
 def open_accounts(data_dir: Path) -> AccountStore:
-    """The store beside the message history (the directory is made if missing)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """The store beside the message history (the directory is made if missing, private)."""
+    make_data_dir(data_dir)
     return AccountStore(data_dir / FILE_NAME)
