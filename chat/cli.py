@@ -33,6 +33,10 @@ ADDRESS_HELP = (
     "Server as host, host:port, [ipv6]:port or ircs://host[:port]; the port defaults to 6667, or 6697 with TLS."
 )
 TLS_HELP = "Connect with TLS; the server's certificate is remembered on first use and checked after that."
+PLAINTEXT_LOGIN_HELP = (
+    "Send account and /oper passwords even without TLS, readable by anyone on the network: only for "
+    "a trusted test setup or a server with auth.sasl_plaintext."
+)
 FINGERPRINT_HELP = "The server's certificate fingerprint (SHA256:…) as its admin told you; implies --tls."
 FALLBACK_NICK = "guest"
 
@@ -175,6 +179,7 @@ def connect(
     ] = None,
     tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
     fingerprint: Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)] = None,
+    plaintext_login: Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)] = False,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -201,6 +206,7 @@ def connect(
             account=login,
             tls=tls,
             fingerprint=pinned,
+            plaintext_login=plaintext_login,
         )
     )
 
@@ -293,6 +299,7 @@ def gui(
             "needed to use a nick reserved for it.",
         ),
     ] = None,
+    plaintext_login: Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)] = False,
 ) -> None:
     """Chat from a desktop window."""
     if address is not None:
@@ -310,7 +317,9 @@ def gui(
     # No terminal prompt for the account password: the window has a field for it.
     login = Login(server_password, account or "", os.environ.get("CHAT_ACCOUNT_PASSWORD", ""))
     chosen = nick if nick is not None else (_default_nick() if address else None)
-    raise typer.Exit(run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls, login=login))
+    raise typer.Exit(
+        run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls, login=login, plaintext_login=plaintext_login)
+    )
 
 
 @app.command()
@@ -424,7 +433,6 @@ def _open_accounts(config: Path | None, data_dir: Path | None) -> AccountStore:
     from chat.server.accounts import open_accounts
 
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         return open_accounts(settings.data_dir)
     except (OSError, sqlite3.Error) as err:
         typer.echo(f"cannot open the accounts in {settings.data_dir}: {err}", err=True)

@@ -120,9 +120,12 @@ class Connection:
         tls: bool = False,
         fingerprint: str | None = None,
         known_servers: pins.KnownServers | None = None,
+        plaintext_login: bool = False,
     ) -> None:
         """``password`` is the server password (PASS); ``account`` is (name, password) to log in
-        with SASL on every connection. Neither is ever logged."""
+        with SASL on every connection. Neither is ever logged. An account password (and /oper's)
+        is only sent over TLS unless ``plaintext_login`` (trusted test setups, servers with
+        ``auth.sasl_plaintext``)."""
         self.host = host
         self.port = port
         self.address = format_address(host, port)
@@ -141,6 +144,7 @@ class Connection:
         self.wanted_caps = tuple(caps)  # fewer only to talk to odd servers, or to test without echo
         self._password = password
         self._account = account
+        self.plaintext_login = plaintext_login
         # The server will not have us (bad password, failed login, KILL) or its certificate
         # changed: trying again unchanged cannot help, so no retry.
         self._refused = False
@@ -449,6 +453,8 @@ class _Link:
             token=conn._token,
             password=conn._password,
             account=conn._account,
+            secure=conn.tls,
+            plaintext_login=conn.plaintext_login,
         )
         conn._outbox.rewind()
         self.reader = LineReader(max_body=_READ_LIMIT, max_tags=_READ_LIMIT)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from chat.client import commands as cmd
 from chat.client.connection import Connection
+from chat.client.session import NEEDS_TLS
 from chat.protocol import Message
 
 __all__ = ["Leave", "NetworkCommand", "Surface", "carry_out", "carry_out_typed", "perform"]
@@ -116,6 +117,8 @@ def _perform(command: NetworkCommand, conn: Connection) -> None:
         case cmd.Raw(line):
             conn.send_raw(line)
         case cmd.Oper(name, password):
+            if not (conn.tls or conn.plaintext_login):
+                raise ValueError(f"/oper {NEEDS_TLS}")
             conn.send_raw(Message("OPER", [name, password]))
         case cmd.Kill(nick, reason):
             conn.send_raw(Message("KILL", [nick, reason] if reason else [nick]))

@@ -81,10 +81,11 @@ def run(
     fallback_nick: str = "",
     tls: bool = False,
     login: Login | None = None,
+    plaintext_login: bool = False,
 ) -> int:
     """Open the window and chat until it is closed; the exit code for the shell. ``login``
     prefills the form's password and account fields (``--password-file``, ``--account`` and
-    the environment)."""
+    the environment); ``plaintext_login`` lets account passwords go over a plain connection."""
     try:
         root = tk.Tk(className="chat")
     except tk.TclError as err:
@@ -93,7 +94,8 @@ def run(
         )
         return 1
     _log_to_file()
-    app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls, login=login)
+    options: dict[str, object] = {"plaintext_login": True} if plaintext_login else {}
+    app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls, login=login, connection_options=options)
     root.mainloop()
     return app.exit_code
 
@@ -500,6 +502,10 @@ class ConnectForm:
         if cause == "password":
             self.password.set("")
             self.field_error("password", text + (" — type it again." if "wrong" in reason else " — type it here."))
+        elif cause == "account" and "needs TLS" in reason:
+            # Our own refusal (nothing was sent): the form has a TLS box, not a --tls option.
+            text = "Logging in to an account needs TLS, or the password would cross the network readable"
+            self.field_error("account", text + ". Tick TLS above to log in.", focus=self.tls_check)
         elif cause == "account" and "over TLS" in reason:
             # The password may well be right; only the link is not safe enough to send it on.
             if not tls and "does not offer" not in reason:

@@ -45,6 +45,11 @@ _DEFAULT_NICKLEN = 30
 #: SASL payloads travel in chunks of at most this many base64 characters.
 SASL_CHUNK = 400
 _SASL_FAILURES = frozenset({rpl.ERR_SASLFAIL, rpl.ERR_SASLTOOLONG, rpl.ERR_SASLABORTED})
+#: Why a password is not sent over a plain connection (account login, /oper): the end of a sentence.
+NEEDS_TLS = (
+    "needs TLS, or the password crosses the network readable: connect with --tls "
+    "(--plaintext-login allows it, for a trusted test setup)"
+)
 
 
 @dataclass(slots=True)
@@ -99,11 +104,16 @@ class Session:
         token: str | None = None,
         password: str | None = None,
         account: tuple[str, str] | None = None,
+        secure: bool = False,
+        plaintext_login: bool = False,
     ) -> None:
         self.token = token  # from the server at our last registration: proves we are the same session
         self.password = password  # the server password (PASS), if the server needs one
         self.account = account  # (name, password) to log in with SASL PLAIN during CAP negotiation
         self.logged_in: str | None = None  # the account the server confirmed (900)
+        # An account password goes out only over TLS, unless the user said the link is trusted:
+        # over a plain link whoever answers (or listens) would read it.
+        self.login_allowed = secure or plaintext_login
         self.refused: ev.Refused | None = None  # set when the server will not have us: stop, do not retry
         self.wanted_nick = nick
         self.wanted_caps = tuple(caps)
@@ -207,6 +217,9 @@ class Session:
                 return
             wanted = [cap for cap in self.wanted_caps if cap in self._offered]
             if self.account is not None:
+                if not self.login_allowed:
+                    self._refuse(step, f"account login {NEEDS_TLS}", "account")
+                    return
                 if "sasl" not in self._offered:
                     reason = "this server does not offer account login (SASL); connect without --account"
                     self._refuse(step, reason, "account")
@@ -237,6 +250,8 @@ class Session:
     def _send_login(self, step: Step) -> None:
         """The SASL PLAIN payload, in 400-byte chunks; ``+`` ends one that filled its last chunk."""
         assert self.account is not None
+        if not self.login_allowed:  # a server that asks without our AUTHENTICATE PLAIN gets nothing
+            return
         name, password = self.account
         encoded = base64.b64encode(f"{name}\0{name}\0{password}".encode()).decode()
         chunks = [encoded[i : i + SASL_CHUNK] for i in range(0, len(encoded), SASL_CHUNK)]

@@ -63,6 +63,7 @@ def run(
     account: tuple[str, str] | None = None,
     tls: bool = False,
     fingerprint: str | None = None,
+    plaintext_login: bool = False,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code.
 
@@ -94,6 +95,7 @@ def run(
             account=account,
             tls=tls,
             fingerprint=fingerprint,
+            plaintext_login=plaintext_login,
         )
 
     conn = connection(password)

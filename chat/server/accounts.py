@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.protocol import casefold
+from chat.server.datafiles import create_private_file, make_data_dir
 
 __all__ = [
     "FILE_NAME",
@@ -119,6 +120,7 @@ class AccountStore:
     def __init__(self, path: Path | str, *, params: ScryptParams | None = None) -> None:
         self.path = path
         self.params = params or ScryptParams()
+        create_private_file(path)  # password hashes: for the server's user only
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 2000")  # the CLI and the server share the file
         if str(path) != ":memory:":
@@ -126,6 +128,7 @@ class AccountStore:
         self._db.execute(_SCHEMA)
         self._cache_key = os.urandom(32)
         self._verified: dict[tuple[str, str], bytes] = {}
+        self._dummy_hash: str | None = None  # made on first need: see verify()
 
     @classmethod
     def in_memory(cls, params: ScryptParams | None = None) -> AccountStore:
@@ -151,9 +154,15 @@ class AccountStore:
 
     def verify(self, name: str, password: str) -> Account | None:
         """The account if ``password`` is right, else None. A repeat of a successful login with
-        an unchanged password costs a dictionary lookup instead of a scrypt run."""
+        an unchanged password costs a dictionary lookup instead of a scrypt run.
+
+        An unknown name still costs a full scrypt run against a dummy hash: answering it at once
+        would tell a guesser, by the reply's timing, which account names exist."""
         account = self.get(name)
         if account is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = hash_password(os.urandom(16).hex(), self.params)
+            verify_hash(password, self._dummy_hash)
             return None
         key = (casefold(account.name), account.password_hash)
         proof = hmac.new(self._cache_key, password.encode(), hashlib.sha256).digest()
@@ -202,6 +211,6 @@ class AccountStore:
 
 
 def open_accounts(data_dir: Path) -> AccountStore:
-    """The store beside the message history (the directory is made if missing)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """The store beside the message history (the directory is made if missing, private)."""
+    make_data_dir(data_dir)
     return AccountStore(data_dir / FILE_NAME)

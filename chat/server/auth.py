@@ -11,6 +11,7 @@ import hmac
 import logging
 
 from chat.protocol import casefold
+from chat.server.addresses import address_group
 from chat.server.core import ServerCore
 from chat.server.state import Client
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 #: the guesser a reconnect, and the server a bounded scrypt run.
 MAX_FAILURES = 3
 RESERVED_TEXT = "is reserved for a registered user; log in to use it"
+THROTTLED_TEXT = "too many failed logins from your address, try again in a moment"
+NEEDS_PASS_TEXT = "send the server password (PASS) first"
 
 
 def server_password_ok(core: ServerCore, given: str) -> bool:
@@ -43,9 +46,24 @@ def plaintext_refusal(core: ServerCore, client: Client) -> str | None:
     )
 
 
+def login_refusal(core: ServerCore, client: Client) -> str | None:
+    """Why no password check (scrypt) may run for ``client`` now, or None when it may.
+
+    Checked before every scrypt run, because each one stalls the whole server: a stranger who
+    does not know the server password gets none, and an address that recently sent several
+    wrong passwords waits for its budget (:mod:`chat.server.budget`) to refill."""
+    if core.settings.auth.password and not client.password_ok:
+        return NEEDS_PASS_TEXT
+    if not core.login_budget.allows(address_group(client.host)):
+        log.info("connection %d from %s: login refused, too many failed logins", client.id, client.host)
+        return THROTTLED_TEXT
+    return None
+
+
 def failed_attempt(core: ServerCore, client: Client, what: str) -> bool:
-    """Count one wrong password; drop the connection after :data:`MAX_FAILURES`. Returns
-    whether the connection is being dropped."""
+    """Count one wrong password, for the connection and for its address; drop the connection
+    after :data:`MAX_FAILURES`. Returns whether the connection is being dropped."""
+    core.login_budget.failed(address_group(client.host))
     client.auth_failures += 1
     count = client.auth_failures
     log.info("connection %d from %s: failed %s (%d of %d)", client.id, client.host, what, count, MAX_FAILURES)

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 from chat import __version__
 from chat.config import Settings
-from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, parse
+from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, clean_text, parse
 from chat.protocol import numerics as rpl
 from chat.protocol.message import escape_tag_value
 from chat.server.accounts import AccountStore
 from chat.server.addresses import address_group
+from chat.server.budget import FailureBudget
 from chat.server.history import HistoryStore, MemoryHistory, SqliteHistory
 from chat.server.registry import COMMANDS
 from chat.server.state import Channel, Client
@@ -71,7 +72,7 @@ class ServerCore:
         self.created = clock()
         self.version = f"chat-{__version__}"
         self.clients: dict[int, Client] = {}
-        self.nicks: dict[str, Client] = {}  # casefolded nick -> holder (also before registration)
+        self.nicks: dict[str, Client] = {}  # casefolded nick -> registered holder
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
         self.dirty: set[Client] = set()
         self.held: set[Client] = set()  # clients with input held back by flood control
@@ -80,6 +81,7 @@ class ServerCore:
         self.max_seen_clients = 0
         self.history: HistoryStore = history if history is not None else MemoryHistory()
         self.accounts = accounts if accounts is not None else AccountStore.in_memory()
+        self.login_budget = FailureBudget(clock)  # failed password checks per address (auth.py)
         self._msgid_prefix = os.urandom(6).hex()
         self._msgid_counter = 0
         self._batch_counter = 0
@@ -258,16 +260,17 @@ class ServerCore:
         log.info("shutdown: told %d clients %r", len(self.clients), reason)
 
     def disconnect(self, client: Client, reason: str, *, quit_reason: str | None = None) -> None:
-        """Drop a client on the server's initiative: ERROR to it, QUIT to its rooms."""
+        """Drop a client on the server's initiative: ERROR to it, QUIT to its rooms. The reason
+        may come from a user (KILL), so it is cleaned and the lines are kept within the limit."""
         if client.closing:
             return
-        self.send(client, f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode())
+        self.send_message(client, Message("ERROR", [f"Closing Link: {client.host} ({clean_text(reason)})"]))
         self._remove(client, quit_reason or reason)
         client.closing = True
 
     def _remove(self, client: Client, reason: str) -> None:
         if client.registered:
-            line = f":{client.prefix} QUIT :{reason}\r\n".encode()
+            line = Message("QUIT", [clean_text(reason)], client.prefix).encode(self.limits.max_line)
             self.send_to_peers(client, line, include_self=False)
             log.log(client.log_level, "%s left: %s", client.nick, reason)
         for key in client.channels:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from chat.protocol import casefold
+from chat.server.datafiles import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class SqliteHistory:
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.path = path
+        create_private_file(path)  # private messages: for the server's user only
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")

@@ -31,6 +31,7 @@ from chat.server import tls as tls_setup
 from chat.server.accounts import open_accounts
 from chat.server.addresses import connect_hints, in_container
 from chat.server.core import ServerCore, build_core, open_history
+from chat.server.datafiles import make_data_dir
 from chat.server.lognoise import Throttle
 from chat.server.state import Client
 
@@ -394,7 +395,7 @@ def serve(settings: Settings) -> int:
     """Run the server until SIGTERM/SIGINT; return the process exit code."""
     _raise_fd_limit()
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(settings.data_dir)
     except OSError as exc:
         log.error("cannot create the data directory %s: %s", settings.data_dir, exc.strerror)
         return 2

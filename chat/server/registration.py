@@ -131,16 +131,18 @@ def nick(core: ServerCore, client: Client, msg: Message) -> None:
         core.disconnect(holder, "Replaced by a new connection", quit_reason="Reconnected")
     if new == client.nick:
         return
-    old_folded = casefold(client.nick)
-    if core.nicks.get(old_folded) is client:
-        del core.nicks[old_folded]
-    core.nicks[folded] = client
     if client.registered:
+        old_folded = casefold(client.nick)
+        if core.nicks.get(old_folded) is client:
+            del core.nicks[old_folded]
+        core.nicks[folded] = client
         line = f":{client.prefix} NICK :{new}\r\n".encode()
         client.nick = new
         client.refresh_prefix()
         core.send_to_peers(client, line, include_self=True)
     else:
+        # Only a wish until registration completes: a connection that has not shown the server
+        # password or logged in must not keep anybody else from a nick (see _try_register).
         client.nick = new
         client.refresh_prefix()
         _try_register(core, client)
@@ -184,15 +186,17 @@ def _try_register(core: ServerCore, client: Client) -> None:
         core.disconnect(client, "Bad password")
         return
     if auth.nick_reserved_for_other(core, client, client.nick):
-        # Checked here, not at NICK: SASL (during CAP) usually comes after NICK. The nick is let
-        # go so that its owner can take it while this client picks another.
-        refused = client.nick
-        if core.nicks.get(casefold(refused)) is client:
-            del core.nicks[casefold(refused)]
-        client.nick = "*"
-        client.refresh_prefix()
-        core.reply(client, rpl.ERR_NICKNAMEINUSE, refused, auth.RESERVED_TEXT)
+        # Checked here, not at NICK: SASL (during CAP) usually comes after NICK.
+        _refuse_nick(core, client, auth.RESERVED_TEXT)
         return
+    holder = core.nicks.get(casefold(client.nick))
+    if holder is not None and holder is not client:
+        if not _owns_session(holder, client):
+            # Someone finished registering with this nick since our NICK: pick another.
+            _refuse_nick(core, client, "Nickname is already in use")
+            return
+        log.info("%s reclaimed by a new connection from %s", holder.nick, client.host)
+        core.disconnect(holder, "Replaced by a new connection", quit_reason="Reconnected")
     client.registered = True
     core.nicks[casefold(client.nick)] = client
     send_welcome(core, client)
@@ -202,6 +206,14 @@ def _try_register(core: ServerCore, client: Client) -> None:
     if not client.is_probe:
         for name in core.settings.default_channels:
             join_channel(core, client, name)
+
+
+def _refuse_nick(core: ServerCore, client: Client, why: str) -> None:
+    """433 during registration: the client is back to having no nick until it sends another."""
+    refused = client.nick
+    client.nick = "*"
+    client.refresh_prefix()
+    core.reply(client, rpl.ERR_NICKNAMEINUSE, refused, why)
 
 
 def send_welcome(core: ServerCore, client: Client) -> None:

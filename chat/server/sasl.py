@@ -56,6 +56,8 @@ def _start(core: ServerCore, client: Client, mechanism: str) -> None:
         core.reply(client, rpl.ERR_SASLFAIL, "SASL authentication failed")
         return
     refusal = auth.plaintext_refusal(core, client)
+    if refusal is None and core.settings.auth.password and not client.password_ok:
+        refusal = auth.NEEDS_PASS_TEXT  # a stranger without the server password gets no scrypt run
     if refusal is not None:
         core.reply(client, rpl.ERR_SASLFAIL, f"SASL authentication failed: {refusal}")
         return
@@ -97,6 +99,10 @@ def _plain(core: ServerCore, client: Client, payload: bytes) -> None:
         return
     if authzid and casefold(authzid) != casefold(authcid):
         core.reply(client, rpl.ERR_SASLFAIL, "SASL authentication failed: cannot log in as another account")
+        return
+    refusal = auth.login_refusal(core, client)
+    if refusal is not None:
+        core.reply(client, rpl.ERR_SASLFAIL, f"SASL authentication failed: {refusal}")
         return
     account = core.accounts.verify(authcid, password)
     if account is None:

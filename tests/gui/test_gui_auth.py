@@ -21,6 +21,8 @@ from tests.gui.conftest import pump
 from tests.helpers.server_process import ServerProcess
 
 FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
+#: For the tests of logins on a server that allows them without TLS (auth.sasl_plaintext).
+PLAIN_LOGIN = {**FAST, "plaintext_login": True}
 SERVER_PASSWORD = "lan-party-2026"
 ALICE_PASSWORD = "correct horse battery"
 #: The DEBUG line the server writes for every new TCP connection (and nothing else ends like it).
@@ -92,7 +94,7 @@ def test_missing_then_wrong_then_right_server_password(root: tk.Tk, locked: Serv
 def test_account_login_gets_the_reserved_nick_after_a_wrong_password(
     root: tk.Tk, locked: ServerProcess, tmp_path: Path
 ) -> None:
-    app = App(root, None, None, connection_options=FAST)
+    app = App(root, None, None, connection_options=PLAIN_LOGIN)
     form = app.form
     assert form is not None
     fill(form, locked, "alice")
@@ -128,7 +130,7 @@ def test_account_login_gets_the_reserved_nick_after_a_wrong_password(
 def test_login_on_a_plain_connection_says_it_needs_tls(root: tk.Tk, tmp_path: Path) -> None:
     server = start_server(tmp_path, "  reserve_nicks: true\n")  # no sasl_plaintext, and no TLS listener
     try:
-        app = App(root, None, None, connection_options=FAST)
+        app = App(root, None, None, connection_options=PLAIN_LOGIN)
         form = app.form
         assert form is not None
         fill(form, server, "alice")
@@ -142,6 +144,23 @@ def test_login_on_a_plain_connection_says_it_needs_tls(root: tk.Tk, tmp_path: Pa
         assert app.conn is None and app.chat is None
     finally:
         server.stop()
+
+
+def test_the_client_keeps_an_account_password_off_a_plain_connection(root: tk.Tk, locked: ServerProcess) -> None:
+    app = App(root, None, None, connection_options=FAST)
+    form = app.form
+    assert form is not None
+    fill(form, locked, "alice")
+    form.toggle_login()
+    form.password.set(SERVER_PASSWORD)
+    form.account.set("alice")
+    form.account_password.set(ALICE_PASSWORD)
+    form.button.invoke()
+    pump(root, lambda: "needs TLS" in form.account_note.cget("text"), what="the TLS explanation")
+    assert "Tick TLS above" in form.account_note.cget("text")
+    assert form.account_password.get() == ALICE_PASSWORD and root.focus_get() is form.tls_check
+    assert app.conn is None and app.chat is None
+    assert "AUTHENTICATE" not in locked.log()
 
 
 def test_an_account_without_its_password_is_asked_for_before_connecting(root: tk.Tk) -> None:

@@ -4,7 +4,9 @@ OPER + KILL, and KICK."""
 
 from __future__ import annotations
 
+import base64
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -60,6 +62,7 @@ def connect(open_server: ServerProcess) -> Iterator[Connect]:
 
     def make(nick: str, **options: object) -> tuple[Connection, Watcher]:
         options.setdefault("backoff_cap", 1.0)
+        options.setdefault("plaintext_login", True)  # the server allows it (sasl_plaintext), and it is a test
         conn = Connection(open_server.host, open_server.port, nick, **options)  # type: ignore[arg-type]
         made.append(conn)
         conn.start()
@@ -131,6 +134,29 @@ def test_user_added_while_running_logs_in_and_owns_its_nick(open_server: ServerP
     assert stranger.nick == "alice_"
 
 
+def test_unregistered_squatters_keep_nobody_from_a_nick(open_server: ServerProcess, connect: Connect) -> None:
+    """A connection that only sent NICK holds nothing: the account owner, and a plain user
+    whose nick a stranger is sitting on, both get their nicks."""
+    add_user(open_server, "alice", "correct horse battery")
+    squatters = [Peer(open_server.host, open_server.port) for _ in range(2)]
+    squatters[0].send("NICK alice")
+    squatters[1].send("NICK frank")
+    squatters[1].send("PING :sync")
+    squatters[1].expect_command("PONG")
+
+    _owner, owner_events = connect("alice", account=("alice", "correct horse battery"))
+    got_in = owner_events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert isinstance(got_in, ev.Connected) and got_in.nick == "alice"
+    _frank, frank_events = connect("frank")
+    got_in = frank_events.wait_for(lambda e: isinstance(e, ev.Connected))
+    assert isinstance(got_in, ev.Connected) and got_in.nick == "frank"
+
+    squatters[1].send("USER s 0 * :S")  # too late: frank is registered now
+    assert squatters[1].expect_command("433").params[1] == "frank"
+    for peer in squatters:
+        peer.close()
+
+
 def test_chat_connect_with_account_logs_in_and_a_wrong_password_is_fatal(
     open_server: ServerProcess, connect: Connect
 ) -> None:
@@ -139,13 +165,13 @@ def test_chat_connect_with_account_logs_in_and_a_wrong_password_is_fatal(
     heard.wait_for(in_room("#lobby"))
     address = f"{open_server.host}:{open_server.port}"
 
-    done = chat("connect", address, "-n", "dave", "--account", "dave", "--no-retry", stdin="hello as dave\n",
-                env={"CHAT_ACCOUNT_PASSWORD": "daves long password"})  # fmt: skip
+    done = chat("connect", address, "-n", "dave", "--account", "dave", "--no-retry", "--plaintext-login",
+                stdin="hello as dave\n", env={"CHAT_ACCOUNT_PASSWORD": "daves long password"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "logged in as dave" in done.stdout
     assert heard.message("hello as dave").sender == "dave"
 
-    failed = chat("connect", address, "-n", "dave", "--account", "dave", stdin="never sent\n",
+    failed = chat("connect", address, "-n", "dave", "--account", "dave", "--plaintext-login", stdin="never sent\n",
                   env={"CHAT_ACCOUNT_PASSWORD": "guess"})  # fmt: skip
     assert failed.returncode == 1
     assert "could not log in as dave: wrong account name or password" in failed.stderr
@@ -156,13 +182,40 @@ def test_login_without_tls_is_refused_by_default(tmp_path: Path) -> None:
     server = start_server(tmp_path, "  reserve_nicks: true\n")
     try:
         add_user(server, "erin", "erins long password")
-        conn = Connection(server.host, server.port, "erin", account=("erin", "erins long password")).start()
+        conn = Connection(
+            server.host, server.port, "erin", account=("erin", "erins long password"), plaintext_login=True
+        ).start()
         watcher = Watcher(conn)
         refused = watcher.wait_for(lambda e: isinstance(e, ev.Refused))
         assert isinstance(refused, ev.Refused) and "log in over TLS (port 6697)" in refused.reason
         watcher.wait_for(lambda e: isinstance(e, ev.Closed))
     finally:
         server.stop()
+
+
+def test_client_sends_no_account_password_to_a_plain_server_that_asks_for_it() -> None:
+    """A spoofed server on a plain link answers every CAP and AUTHENTICATE: without TLS (and
+    without --plaintext-login) the password never reaches it, and the user is told why."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        conn = Connection("127.0.0.1", port, "erin", account=("erin", "erins long password"), backoff_cap=1.0)
+        conn.start()
+        watcher = Watcher(conn)
+        peer, _ = listener.accept()
+        with peer:
+            peer.settimeout(10)
+            peer.sendall(b":spoof CAP * LS :sasl=PLAIN\r\n:spoof CAP erin ACK :sasl\r\nAUTHENTICATE +\r\n")
+            refused = watcher.wait_for(lambda e: isinstance(e, ev.Refused))
+            assert isinstance(refused, ev.Refused) and "account login needs TLS" in refused.reason
+            watcher.wait_for(lambda e: isinstance(e, ev.Closed))
+            received = b""
+            while chunk := peer.recv(4096):
+                received += chunk
+        conn.close()
+    assert b"NICK erin" in received
+    assert b"AUTHENTICATE" not in received and b"erins long password" not in received
+    assert base64.b64encode(b"erin\0erin\0erins long password") not in received
 
 
 # ------------------------------------------------------------------------------- OPER / KILL

@@ -105,6 +105,18 @@ def test_gui_prefills_the_login_from_a_file_and_the_environment(
     assert "lan-party" not in repr(seen["login"]) and "horse" not in repr(seen["login"])
 
 
+@pytest.mark.parametrize("command", ["connect", "gui"])
+def test_plaintext_login_is_off_unless_asked_for(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat.client import gui, terminal
+
+    seen: list[object] = []
+    for module in (gui, terminal):
+        monkeypatch.setattr(module, "run", lambda *args, **options: seen.append(options["plaintext_login"]) or 0)
+    assert runner.invoke(app, [command, "host", "-n", "alice"]).exit_code == 0
+    assert runner.invoke(app, [command, "host", "-n", "alice", "--plaintext-login"]).exit_code == 0
+    assert seen == [False, True]
+
+
 def test_gui_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     result = runner.invoke(app, ["gui", "localhost:1", "--nick", "alice"])

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from chat.config import Auth, Tls
-from chat.protocol import Message
-from chat.server.accounts import AccountStore, ScryptParams
+from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message
+from chat.server.accounts import Account, AccountStore, ScryptParams
 from tests.helpers.core_harness import FakeClient, Harness
 
 FAST = ScryptParams(n=2**10)  # the hash format is the same; the tests only run faster
@@ -252,6 +252,41 @@ def test_account_added_while_running_reserves_its_nick_at_once() -> None:
     assert numerics(h.connect().send("NICK carol", "USER c 0 * :C").take()) == ["433"]
 
 
+def test_unregistered_squatter_does_not_keep_the_owner_from_a_reserved_nick() -> None:
+    h = reserving(("alice", "correct horse", False))
+    squatter = h.connect().send("NICK alice")
+    assert squatter.take() == []
+    owner = h.connect(secure=True).send("CAP LS 302", "NICK alice", "USER a 0 * :A")
+    assert "433" not in numerics(owner.take())
+    sasl_login(owner, "alice", "correct horse")
+    assert "001" in numerics(owner.send("CAP END").take())
+    assert h.core.find_nick("alice") is owner.client
+    msgs = squatter.send("USER s 0 * :S").take()
+    assert numerics(msgs) == ["433"] and not squatter.client.registered
+
+
+def test_squatter_without_the_server_password_does_not_hold_a_nick() -> None:
+    h = Harness(auth=Auth(password="s3cret"))
+    squatters = [h.connect().send(f"NICK nick{i}") for i in range(50)]
+    squatters[0].send("NICK bob")
+    assert all(s.take() == [] for s in squatters)
+    bob = h.connect().send("PASS s3cret", "NICK bob", "USER b 0 * :B")
+    assert "001" in numerics(bob.take())
+    assert "001" in numerics(h.connect().send("PASS s3cret", "NICK nick7", "USER n 0 * :N").take())
+    assert h.core.nicks.keys() == {"bob", "nick7"}  # only registered clients hold nicks
+
+
+def test_two_unregistered_clients_with_one_nick_first_to_register_wins() -> None:
+    h = Harness()
+    slow = h.connect().send("CAP LS 302", "NICK bob", "USER s 0 * :S")
+    fast = h.connect().send("NICK bob", "USER f 0 * :F")
+    assert "001" in numerics(fast.take())
+    slow.take()
+    msgs = slow.send("CAP END").take()
+    assert numerics(msgs) == ["433"] and msgs[0].params[1:] == ["bob", "Nickname is already in use"]
+    assert "001" in numerics(slow.send("NICK bob_").take())
+
+
 # ---------------------------------------------------------------------------- OPER / KILL
 
 
@@ -359,3 +394,173 @@ def test_server_operator_may_kick_anywhere() -> None:
     boss.send("KICK #den alice :closing the den")
     assert h.core.find_channel("#den") is None  # the last member left
     assert boss.take() == []  # not a member: does not see the KICK line
+
+
+# ------------------------------------------------------- cost of password checks (scrypt)
+
+
+class CountingStore(AccountStore):
+    """Counts the scrypt runs, which are what stalls the server's loop."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:", params=FAST)
+        self.scrypt_runs = 0
+
+    def verify(self, name: str, password: str) -> Account | None:
+        import chat.server.accounts as accounts_module
+
+        real = accounts_module.verify_hash
+
+        def counting(pw: str, stored: str) -> bool:
+            self.scrypt_runs += 1
+            return real(pw, stored)
+
+        accounts_module.verify_hash = counting
+        try:
+            return super().verify(name, password)
+        finally:
+            accounts_module.verify_hash = real
+
+
+def test_sasl_refused_without_the_server_password_and_no_scrypt_runs() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs, auth=Auth(password="s3cret"))
+    stranger = h.connect(secure=True).send("CAP LS 302", "CAP REQ :sasl")
+    stranger.take()
+    msgs = stranger.send("AUTHENTICATE PLAIN").take()
+    assert numerics(msgs) == ["904"] and "send the server password (PASS) first" in msgs[0].params[-1]
+    wrong = h.connect(secure=True).send("PASS nope", "CAP LS 302", "CAP REQ :sasl")
+    wrong.take()
+    assert numerics(wrong.send("AUTHENTICATE PLAIN").take()) == ["904"]
+    assert accs.scrypt_runs == 0
+    right = h.connect(secure=True).send("PASS s3cret")
+    assert numerics(sasl_login(right, "alice", "correct horse")) == ["900", "903"]
+
+
+def test_wrong_logins_from_one_address_are_throttled_without_scrypt() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs)
+    for _ in range(3):  # the burst: three wrong guesses get checked
+        assert numerics(sasl_login(h.connect(secure=True), "alice", "guess")) == ["904"]
+    assert accs.scrypt_runs == 3
+    msgs = sasl_login(h.connect(secure=True), "alice", "correct horse")
+    assert numerics(msgs) == ["904"]
+    assert msgs[0].params[-1].endswith("too many failed logins from your address, try again in a moment")
+    assert accs.scrypt_runs == 3  # refused before checking
+    other = h.connect("192.168.1.77", secure=True)  # another address has its own budget
+    assert numerics(sasl_login(other, "alice", "correct horse")) == ["900", "903"]
+    h.advance(1.0)  # one more check per second
+    assert numerics(sasl_login(h.connect(secure=True), "alice", "correct horse")) == ["900", "903"]
+
+
+def test_an_ipv6_machine_has_one_budget_for_all_the_addresses_of_its_64() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs)
+    for n in range(3):  # a new privacy address for every guess
+        assert numerics(sasl_login(h.connect(f"2001:db8::{n + 1}", secure=True), "alice", "guess")) == ["904"]
+    msgs = sasl_login(h.connect("2001:db8::99", secure=True), "alice", "guess")
+    assert "too many failed logins" in msgs[0].params[-1] and accs.scrypt_runs == 3
+
+
+def test_unknown_account_costs_a_scrypt_run_and_counts_against_the_budget() -> None:
+    accs = CountingStore()
+    h = Harness(accounts=accs)
+    for _ in range(3):
+        assert numerics(sasl_login(h.connect(secure=True), "nobody", "whatever")) == ["904"]
+    assert accs.scrypt_runs == 3
+    msgs = sasl_login(h.connect(secure=True), "nobody", "whatever")
+    assert "too many failed logins" in msgs[0].params[-1] and accs.scrypt_runs == 3
+
+
+def test_cached_successful_logins_are_not_throttled_and_cost_no_scrypt() -> None:
+    accs = CountingStore()
+    accs.add("alice", "correct horse")
+    h = Harness(accounts=accs)
+    for _ in range(20):
+        assert numerics(sasl_login(h.connect(secure=True), "alice", "correct horse")) == ["900", "903"]
+    assert accs.scrypt_runs == 1
+
+
+def test_oper_guesses_share_the_address_budget() -> None:
+    h = oper_harness()
+    for i in range(3):
+        assert numerics(h.connect(secure=True).register(f"guess{i}").send("OPER boss :nope").take()) == ["464"]
+    msgs = h.connect(secure=True).register("late").send("OPER boss :boss password").take()
+    assert numerics(msgs) == ["491"] and "too many failed logins" in msgs[0].params[-1]
+
+
+# ------------------------------------------------------------ KICK / KILL reasons on the wire
+
+LONG_NICK = "op_with_a_thirty_char_nick_xxx"
+HOSTILE_REASON = "\x1b[2J\x07" + "A" * 485
+
+
+def stock_reader_lines(data: bytes) -> list[bytes]:
+    """What our own client's LineReader makes of ``data``: every item must be a line."""
+    items = LineReader(512, MAX_CLIENT_TAGS).feed(data)
+    assert not any(isinstance(item, LineTooLong) for item in items)
+    return [item for item in items if isinstance(item, bytes)]
+
+
+def test_kick_reason_is_cleaned_and_the_line_fits() -> None:
+    h = Harness()
+    op = h.connect().register(LONG_NICK)
+    op.send("JOIN #r").take()
+    victim = h.user("victim")
+    victim.send("JOIN #r").take()
+    op.take()
+    op.send(f"KICK #r victim :{HOSTILE_REASON}")
+    for line in stock_reader_lines(bytes(victim.client.out)):
+        assert len(line) + 2 <= 512 and b"\x1b" not in line and b"\x07" not in line
+    kick = next(m for m in victim.take() if m.command == "KICK")
+    assert kick.params[2].startswith("[2JAAAA")
+
+
+def test_kill_reason_is_cleaned_and_the_quit_and_error_lines_fit() -> None:
+    h = oper_harness()
+    boss = h.connect(secure=True).register(LONG_NICK)
+    boss.send("OPER boss :boss password").take()
+    victim = h.connect("10.0.0.2").register("victim_with_long_nick_xxxxx")
+    watcher = h.user("watcher")
+    watcher.take()
+    boss.send(f"KILL victim_with_long_nick_xxxxx :\x1b[31m{'B' * 470}")
+    for out in (bytes(watcher.client.out), bytes(victim.client.out)):
+        for line in stock_reader_lines(out):
+            assert len(line) + 2 <= 512 and b"\x1b" not in line
+    assert any(m.command == "QUIT" for m in watcher.take())
+    assert victim.take()[-1].command == "ERROR"
+
+
+def test_disconnect_makes_any_reason_safe() -> None:
+    h = Harness()
+    victim = h.user("victim")
+    watcher = h.user("watcher")
+    watcher.take()
+    h.core.disconnect(victim.client, "bad\r\nPRIVMSG #lobby :injected\x1b" + "x" * 600)
+    for out in (bytes(watcher.client.out), bytes(victim.client.out)):
+        lines = stock_reader_lines(out)
+        assert lines and all(len(line) + 2 <= 512 and b"\x1b" not in line for line in lines)
+        assert not any(b"PRIVMSG" in line.split(b" ")[1:2] for line in lines)
+
+
+@pytest.mark.parametrize("revoke", ["remove", "unflag", "replace"])
+def test_operator_rights_end_when_the_account_loses_them(revoke: str) -> None:
+    accs = store(("boss", "boss password", True))
+    h = Harness(accounts=accs)
+    boss = h.connect(secure=True).register("boss")
+    boss.send("OPER boss :boss password").take()
+    h.user("victim").send("JOIN #den")
+    boss.take()
+    if revoke == "unflag":
+        accs.set_oper("boss", False)
+    else:
+        accs.remove("boss")
+        if revoke == "replace":
+            accs.add("boss", "a new password", oper=False)
+    msgs = boss.send("KILL victim :bye").take()
+    assert [m.command for m in msgs] == ["MODE", "481"] and msgs[0].params == ["boss", "-o"]
+    assert "o" not in boss.client.modes and h.core.find_nick("victim") is not None
+    assert numerics(boss.send("KICK #den victim :bye").take()) == ["442"]
