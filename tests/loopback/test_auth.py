@@ -18,6 +18,7 @@ from chat.client import commands as cmd
 from chat.client import events as ev
 from chat.client.connection import Connection
 from chat.client.dispatch import perform
+from tests.helpers.clients import Clients
 from tests.helpers.irc_peer import Peer
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.watcher import Watcher
@@ -58,19 +59,9 @@ def open_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def connect(open_server: ServerProcess) -> Iterator[Connect]:
-    made: list[Connection] = []
-
-    def make(nick: str, **options: object) -> tuple[Connection, Watcher]:
-        options.setdefault("backoff_cap", 1.0)
-        options.setdefault("plaintext_login", True)  # the server allows it (sasl_plaintext), and it is a test
-        conn = Connection(open_server.host, open_server.port, nick, **options)  # type: ignore[arg-type]
-        made.append(conn)
-        conn.start()
-        return conn, Watcher(conn)
-
-    yield make
-    for conn in made:
-        conn.close()
+    # The server allows logins without TLS (sasl_plaintext), and this is a test: so may the client.
+    with Clients(open_server.host, open_server.port, plaintext_login=True) as clients:
+        yield clients.open
 
 
 def in_room(channel: str) -> Callable[[ev.Event], bool]:

@@ -11,6 +11,7 @@ import pytest
 
 from chat.client import events as ev
 from chat.client.connection import Connection
+from tests.helpers.clients import Clients
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.watcher import DEADLINE, Watcher
 
@@ -21,18 +22,8 @@ def in_lobby(event: ev.Event) -> bool:
 
 @pytest.fixture
 def connect(server: ServerProcess) -> Iterator[Callable[..., tuple[Connection, Watcher]]]:
-    made: list[Connection] = []
-
-    def make(nick: str, **options: object) -> tuple[Connection, Watcher]:
-        options.setdefault("backoff_cap", 1.0)
-        conn = Connection(server.host, server.port, nick, **options)  # type: ignore[arg-type]
-        made.append(conn)
-        conn.start()
-        return conn, Watcher(conn)
-
-    yield make
-    for conn in made:
-        conn.close()
+    with Clients(server.host, server.port) as clients:
+        yield clients.open
 
 
 def test_channel_messages_both_ways_are_acknowledged(connect: Callable[..., tuple[Connection, Watcher]]) -> None:

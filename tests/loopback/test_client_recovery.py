@@ -10,6 +10,7 @@ import pytest
 
 from chat.client import events as ev
 from chat.client.connection import Connection
+from tests.helpers.clients import Clients
 from tests.helpers.relay import Relay
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.watcher import Watcher
@@ -19,21 +20,16 @@ Connect = Callable[..., tuple[Connection, Watcher]]
 
 @pytest.fixture
 def connect(server: ServerProcess) -> Iterator[Connect]:
-    made: list[Connection] = []
+    with Clients(server.host, server.port) as clients:
 
-    def make(nick: str, *, via: Relay | None = None, **options: object) -> tuple[Connection, Watcher]:
-        options.setdefault("backoff_cap", 1.0)
-        host, port = (via.host, via.port) if via else (server.host, server.port)
-        conn = Connection(host, port, nick, **options)  # type: ignore[arg-type]
-        made.append(conn)
-        conn.start()
-        watcher = Watcher(conn)
-        watcher.wait_for(lambda e: isinstance(e, ev.Names) and e.channel == "#lobby")
-        return conn, watcher
+        def make(nick: str, *, via: Relay | None = None, **options: object) -> tuple[Connection, Watcher]:
+            conn, watcher = clients.open(
+                nick, host=via.host if via else None, port=via.port if via else None, **options
+            )
+            watcher.wait_for(lambda e: isinstance(e, ev.Names) and e.channel == "#lobby")
+            return conn, watcher
 
-    yield make
-    for conn in made:
-        conn.close()
+        yield make
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from chat.client import events as ev
 from chat.client.connection import SEND_WINDOW, Connection
 from chat.client.session import WANTED_CAPS
+from tests.helpers.clients import Clients
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.watcher import DEADLINE, Watcher
 
@@ -33,18 +34,8 @@ def in_lobby(event: ev.Event) -> bool:
 
 @pytest.fixture
 def connect(server: ServerProcess) -> Iterator[Connect]:
-    made: list[Connection] = []
-
-    def make(nick: str, **options: object) -> tuple[Connection, Watcher]:
-        options.setdefault("backoff_cap", 1.0)
-        conn = Connection(server.host, server.port, nick, **options)  # type: ignore[arg-type]
-        made.append(conn)
-        conn.start()
-        return conn, Watcher(conn)
-
-    yield make
-    for conn in made:
-        conn.close()
+    with Clients(server.host, server.port) as clients:
+        yield clients.open
 
 
 def own_copies(watcher: Watcher, text: str) -> list[ev.Message]:

@@ -15,6 +15,7 @@ from chat.client import events as ev
 from chat.client.connection import Connection
 from chat.client.pins import KnownServers, server_key
 from chat.server.certificate import write_pair
+from tests.helpers.clients import Clients
 from tests.helpers.irc_peer import Peer
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.tls_server import start_tls_server, write_config
@@ -49,20 +50,14 @@ def known(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KnownServers:
 
 @pytest.fixture
 def connect(tls_server: ServerProcess, known: KnownServers) -> Iterator[Connect]:
-    made: list[Connection] = []
+    with Clients(tls_server.host, tls_server.port, known_servers=known) as clients:
 
-    def make(nick: str, *, tls: bool = True, **options: object) -> tuple[Connection, Watcher]:
-        options.setdefault("backoff_cap", 1.0)
-        port = tls_server.tls_port if tls else tls_server.port
-        assert port is not None
-        conn = Connection(tls_server.host, port, nick, tls=tls, known_servers=known, **options)  # type: ignore[arg-type]
-        made.append(conn)
-        conn.start()
-        return conn, Watcher(conn)
+        def make(nick: str, *, tls: bool = True, **options: object) -> tuple[Connection, Watcher]:
+            port = tls_server.tls_port if tls else tls_server.port
+            assert port is not None
+            return clients.open(nick, port=port, tls=tls, **options)
 
-    yield make
-    for conn in made:
-        conn.close()
+        yield make
 
 
 def in_lobby(event: ev.Event) -> bool:

@@ -30,4 +30,3 @@ def test_memory_is_bounded_and_a_guesser_stays_throttled() -> None:
         assert len(budget) <= 100
     now[0] += 0.5  # some made-up addresses are still throttled, but the table stayed small
     assert len(budget) <= 100
-
