@@ -364,7 +364,8 @@ class Session:
             room[casefold(nick)] = nick
         step.events.append(ev.Joined(channel, nick, own))
 
-    def _part(self, channel: str, nick: str, reason: str, step: Step) -> None:
+    def _leave(self, channel: str, nick: str) -> bool:
+        """``nick`` is no longer in ``channel`` (PART or KICK); True if that is us."""
         key = casefold(channel)
         own = self.is_me(nick)
         if own:
@@ -372,17 +373,15 @@ class Session:
             self.members.pop(key, None)
         else:
             self.members.get(key, {}).pop(casefold(nick), None)
+        return own
+
+    def _part(self, channel: str, nick: str, reason: str, step: Step) -> None:
+        own = self._leave(channel, nick)
         step.events.append(ev.Parted(channel, nick, reason, own))
 
     def _kick(self, msg: Message, step: Step) -> None:
         channel, nick, by = msg.param(0), msg.param(1), msg.nick or "the server"
-        key = casefold(channel)
-        own = self.is_me(nick)
-        if own:
-            self.channels.pop(key, None)
-            self.members.pop(key, None)
-        else:
-            self.members.get(key, {}).pop(casefold(nick), None)
+        own = self._leave(channel, nick)
         reason = msg.param(2)
         step.events.append(ev.Kicked(channel, nick, "" if reason == by else reason, own, by))
 
