@@ -779,9 +779,11 @@ class ChatView:
         self._flashing.pop(key, None)
         if not tree.exists(key):
             return
-        tags = [t for t in tree.item(key, "tags") if t != "flash"]
+        tags = [t for t in tree.item(key, "tags") if t not in ("flash", "mentioned")]
         if left % 2 == 0:
             tags.append("flash")
+        elif self.model.conversations.get(key) is not None and self.model.conversations[key].mentioned:
+            tags.append("mentioned")
         tree.item(key, tags=tags)
         if left > 0:
             self._flashing[key] = self.app.root.after(FLASH_MS, self._flash, key, left - 1)
@@ -797,10 +799,10 @@ class ChatView:
             shown = f"{_icon(key)}{richtext.display(label, rtl=False)}"
             count = str(unread) if unread else ""
             tags: tuple[str, ...] = ("unread",) if unread else ()
-            if key in self.model.conversations and self.model.conversations[key].mentioned:
-                tags += ("mentioned",)
             if key in self._flashing and tree.exists(key) and "flash" in tree.item(key, "tags"):
-                tags += ("flash",)
+                tags += ("flash",)  # mid-flash: the flash's colours, not the mention's
+            elif key in self.model.conversations and self.model.conversations[key].mentioned:
+                tags += ("mentioned",)
             if tree.exists(key):
                 tree.item(key, text=shown, values=(count,), tags=tags)
                 tree.move(key, "", position)

@@ -125,7 +125,7 @@ def layout(runs: Sequence[tuple[str, T]], rtl: bool | None = None) -> list[tuple
     """Logical runs (text, payload) to visual runs, left to right, each with its payload.
 
     The runs are shaped as one text, so letters join across a change of style; where a
-    ligature swallows a run boundary the merged glyph takes the later run's payload."""
+    ligature swallows a run boundary the merged glyph takes the earlier run's payload."""
     logical = "".join(text for text, _ in runs)
     if rtl is None:
         rtl = base_rtl(logical)
