@@ -617,6 +617,9 @@ class ChatView:
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         self._tags()
+        self._wrap_width = 0  # the width right-to-left lines were broken for
+        self._rewrap: str | None = None
+        self.text.bind("<Configure>", self._on_resize, add="+")
         panes.add(centre, weight=1)
 
         people = ttk.Frame(panes, style="Main.TFrame", padding=(0, 8))
@@ -678,9 +681,10 @@ class ChatView:
             for line in appended:
                 self._append_line(line)
             if changes.trimmed.get(current):
-                excess = int(text.index("end-1c").split(".")[0]) - len(kept)
-                if excess > 0:
-                    text.delete("1.0", f"{excess + 1}.0")
+                # By the first kept line's tag, not by counting rows: a wrapped right-to-left
+                # message is more than one row.
+                first = text.tag_ranges(f"l{kept[0].id}") if kept else ()
+                text.delete("1.0", first[0] if first else "end")
             text.configure(state="disabled")
             if at_bottom and appended:
                 text.see("end")
@@ -734,7 +738,7 @@ class ChatView:
         text = self.text
         text.mark_set("writing", start)
         text.mark_gravity("writing", "right")  # moves along with what is inserted at it
-        pieces, rtl = _pieces(line)
+        pieces, rtl = _pieces(line, self._row_width())
         for chunk, tags in pieces:
             for tag in tags:
                 self._ensure_tag(tag)
@@ -748,6 +752,27 @@ class ChatView:
             text.tag_add("missed", start, end)
         if line.mention:
             text.tag_add("mention", start, end)
+
+    def _row_width(self) -> int:
+        """Pixels a row of the message view has: right-to-left lines are broken to fit it here,
+        because Tk would wrap their visual order and show the end of a long sentence first."""
+        width = self.text.winfo_width() - 2 * int(self.text.cget("padx")) - 8
+        if width <= 50:  # not drawn yet
+            width = 600
+        self._wrap_width = width
+        return width
+
+    def _on_resize(self, _event: object) -> None:
+        if self._rewrap is None and abs(self._current_width() - self._wrap_width) > 20:
+            self._rewrap = self.app.root.after(200, self._rewrapped)
+
+    def _current_width(self) -> int:
+        return self.text.winfo_width() - 2 * int(self.text.cget("padx")) - 8
+
+    def _rewrapped(self) -> None:
+        self._rewrap = None
+        if abs(self._current_width() - self._wrap_width) > 20:
+            self._redraw()
 
     def _ensure_tag(self, tag: str) -> None:
         """Formatting tags (``f_bi``, ``fg4``, ``url12`` ...) are configured when first used."""
@@ -1010,9 +1035,10 @@ _link_ids = itertools.count(1)
 Piece = tuple[str, tuple[str, ...]]
 
 
-def _pieces(line: Line) -> tuple[list[Piece], bool]:
+def _pieces(line: Line, width: int = 0) -> tuple[list[Piece], bool]:
     """The text runs of one line with their tags, in the order Tk draws them (left to right),
-    and whether the line reads right to left (then it is right-aligned, the time on the right)."""
+    and whether the line reads right to left (then it is right-aligned, the time on the right,
+    and broken into rows of ``width`` pixels here rather than by Tk)."""
     time_cell: list[Piece] = [(clock(line.time), ("time",))] if line.time is not None else []
     if line.kind not in ("message", "action", "notice"):
         rtl = richtext.base_rtl(line.text)
@@ -1022,14 +1048,57 @@ def _pieces(line: Line) -> tuple[list[Piece], bool]:
     label = {"action": f"* {line.nick}", "notice": f"-{line.nick}-"}.get(line.kind, line.nick)
     runs = _body_runs(line.text, ("own",) if line.own else ())
     rtl = richtext.base_rtl("".join(text for text, _ in runs))
-    cells = [time_cell, [(label, ("nick", colour))], richtext.layout(runs, rtl)]
+    rows = [runs]
+    if rtl and width:
+        meta = _font("small").measure(clock(line.time) if line.time else "") + _font("bold").measure(label + "    ")
+        rows = _rows(runs, width, max(width - meta, width // 2))
+    cells = [time_cell, [(label, ("nick", colour))], richtext.layout(rows[0], rtl)]
     if line.state == "pending":
         cells.append([("⋯ sending", ("pending",))])
     elif line.state == "sent" and line.own:
         cells.append([("✓", ("sent",))])
     elif line.state == "failed":
         cells.append([(f"✗ not delivered: {line.note}", ("failed",))])
-    return _join(cells, rtl, tight=2 if line.kind == "action" else -1), rtl
+    pieces = _join(cells, rtl, tight=2 if line.kind == "action" else -1)
+    for row in rows[1:]:
+        pieces.append(("\n", ()))
+        pieces.extend(richtext.layout(row, rtl))
+    return pieces, rtl
+
+
+def _rows(runs: list[Piece], width: int, first: int) -> list[list[Piece]]:
+    """Logical runs cut into rows at spaces, each row at most ``width`` pixels wide when shaped
+    (``first`` for the row that shares its space with the time and nick)."""
+    logical = "".join(text for text, _ in runs)
+    font = _font("bold")  # the widest face in a message: a row never overflows
+    rows: list[list[Piece]] = []
+    start = 0
+    while start < len(logical):
+        room = first if not rows else width
+        end = len(logical)
+        if font.measure(richtext.shape(logical[start:end])) > room:
+            end = start
+            for word_end in [i for i, ch in enumerate(logical) if ch == " " and i > start] + [len(logical)]:
+                if font.measure(richtext.shape(logical[start:word_end])) > room:
+                    break
+                end = word_end
+            if end == start:  # one word wider than the row: Tk's own wrapping takes over
+                end = logical.find(" ", start + 1) if " " in logical[start + 1 :] else len(logical)
+        rows.append(_slice(runs, start, end))
+        start = end + 1 if end < len(logical) and logical[end] == " " else end
+    return rows or [runs]
+
+
+def _slice(runs: list[Piece], start: int, end: int) -> list[Piece]:
+    """The runs covering ``start..end`` of their joined text."""
+    out: list[Piece] = []
+    at = 0
+    for text, tags in runs:
+        a, b = max(start, at), min(end, at + len(text))
+        if a < b:
+            out.append((text[a - at : b - at], tags))
+        at += len(text)
+    return out
 
 
 def _join(cells: list[list[Piece]], rtl: bool, tight: int = -1) -> list[Piece]:

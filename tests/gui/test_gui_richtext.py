@@ -25,6 +25,7 @@ from tests.helpers.watcher import Watcher
 
 PERSIAN = "سلام! امروز جلسه ساعت ۱۰ است، لطفاً لینک را ببینید."
 FORMATTED = "\x02build\x02 is \x0303,01green\x03 again, \x1dfinally\x1d — \x1fread the notes\x1f"
+LONG = "اول این جمله بلند است " + "و باید در چند سطر از راست به چپ خوانده شود " * 4 + "آخر"
 MENTION = "alice: can you look at https://example.org/release-notes?"
 
 
@@ -69,6 +70,7 @@ def test_persian_formatting_mentions_and_links(
     bob_conn.say("#lobby", PERSIAN)
     bob_conn.say("#lobby", FORMATTED)
     bob_conn.say("#lobby", MENTION)
+    bob_conn.say("#lobby", LONG)
     bob_conn.say("#lobby", "emoji 🎉🚀 and ☕ ❤️ fine")
     pump(root, lambda: "fine" in str(text.get("1.0", "end")), what="bob's messages")
 
@@ -79,6 +81,13 @@ def test_persian_formatting_mentions_and_links(
     assert "سلام" not in shown  # no unjoined logical letters reach Tk
     persian_line = text.search(richtext.display("لطفاً"), "1.0")
     assert "rtl" in text.tag_names(persian_line)
+
+    # A long right-to-left message is broken into rows by the client, so it reads top to bottom:
+    # its first words on the first row (at the right), its last word on the last row.
+    long_rows = str(text.get(*text.tag_ranges("rtl")[2:4])).splitlines()
+    assert len(long_rows) >= 3
+    assert richtext.display("اول این") in long_rows[0] and long_rows[0].endswith("bob  " + long_rows[0].split()[-1])
+    assert long_rows[-1].startswith(richtext.display("آخر"))
 
     # Formatting: no raw codes, each style on its own words.
     assert "build is green again, finally — read the notes" in str(text.get("1.0", "end"))
