@@ -53,9 +53,11 @@ FUZZ_ARGS ?= --seconds 60
 fuzz: venv
 	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
 
-# docs/gui.png, the desktop client mid-conversation (Xvfb + a real server), shown in the README.
+# docs/gui.png, the desktop client mid-conversation, and docs/gui-rtl.png, Persian, formatting,
+# a mention and a link (Xvfb + a real server), both shown in the README.
 screenshot: venv sysdeps
 	$(BIN)/python -m tests.gui.screenshot docs/gui.png
+	CHAT_RTL_SCREENSHOT=docs/gui-rtl.png $(BIN)/pytest -q -p no:cacheprovider tests/gui/test_gui_richtext.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,7 +29,9 @@ def as_action(text: str) -> str:
 def split_text(text: str, budget: int) -> list[str]:
     """Split into non-empty pieces of at most ``budget`` UTF-8 bytes, one or more per line."""
     pieces: list[str] = []
-    for line in text.splitlines():
+    # Only a line feed (and CRLF) ends a line: str.splitlines() would also cut at \x1d and \x1e,
+    # the italic and strikethrough codes.
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if not line.strip():
             continue
         while len(line.encode()) > budget:

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import queue
 import random
+import re
 import selectors
 import socket
 import ssl
@@ -68,6 +69,19 @@ _READ_LIMIT = 16384
 #: Messages written and not yet echoed by the server. Below the server's default flood burst
 #: (limits.flood_burst, 16), so a well-behaved client is never slowed down or cut off for flooding.
 SEND_WINDOW = 8
+
+
+#: What may not go out in a message: C0 control characters other than the IRC formatting codes
+#: (bold, colour, reset, reverse, italic, strikethrough, underline), and DEL. A line feed is not
+#: text but the break between two messages (split_text), so it stays for the split.
+_UNSENDABLE = re.compile("[\x00\x01\x05-\x09\x0b-\x0e\x10\x12-\x15\x17-\x1c\x7f]")
+
+
+def sendable(text: str) -> str:
+    """``text`` as it may be sent, whichever UI it was typed in: NUL and CR cannot travel in an
+    IRC line, and other control characters (a paste, a stray key) are noise or terminal escapes
+    for the people reading; the formatting codes are kept, since people type them on purpose."""
+    return _UNSENDABLE.sub("", text)
 
 
 def backoff_delay(attempt: int, cap: float, rng: random.Random | None = None) -> float:
@@ -279,7 +293,7 @@ class Connection:
 
     def _chat(self, command: str, target: str, text: str, *, action: bool) -> list[str]:
         self._check_name(target, "target")
-        text = text.replace("\0", "").replace("\r", "")  # cannot travel in an IRC line
+        text = sendable(text)
         budget = line_budget(command, target, self.nick) - (len(as_action("")) if action else 0)
         cids = []
         with self._lock:

@@ -35,6 +35,7 @@ __all__ = [
     "Reconnecting",
     "Refused",
     "Rejected",
+    "ServerFeatures",
     "Topic",
 ]
 
@@ -63,6 +64,14 @@ class Connected(Event):
     server: str
     nick: str
     address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFeatures(Event):
+    """What the server told about itself after :class:`Connected` (RPL_ISUPPORT) that changes
+    how a UI reads messages: ``casemapping`` decides when a word is our nick."""
+
+    casemapping: str
 
 
 @dataclass(frozen=True, slots=True)

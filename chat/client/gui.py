@@ -8,6 +8,7 @@ connection's goodbye on a helper thread, so the window never freezes while the s
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -15,17 +16,21 @@ import sys
 import threading
 import time
 import tkinter as tk
+import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
+from typing import Any
 
 from chat.client import events as ev
-from chat.client import prefs
+from chat.client import formatting, notify, prefs, richtext
 from chat.client.address import parse_server
 from chat.client.connection import Connection
-from chat.client.gui_model import SERVER, Changes, ChatModel, Line
-from chat.client.render import clock, describe, nick_slot
+from chat.client.formatting import Style
+from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line
+from chat.client.inputline import InputLine
+from chat.client.render import clock, describe, nick_slot, plain
 from chat.protocol import valid_nick
 
 __all__ = ["App", "Login", "run"]
@@ -49,8 +54,14 @@ SIDEBAR_FG = "#e6e9ef"
 ACCENT = "#3b82f6"
 MUTED = "#7b8494"
 ERROR = "#c0392b"
-#: IRC formatting codes (bold, colour, reset, reverse, italic, underline ...) a user may type.
-FORMATTING_CODES = "\x02\x03\x0f\x11\x16\x1d\x1e\x1f"
+LINK = "#1a5fb4"
+MENTION_BG = "#fff1c2"
+FLASH_BG = "#f5b700"
+#: How a conversation that names us flashes in the sidebar: this many changes, this far apart (ms).
+FLASHES = 6
+FLASH_MS = 350
+#: The keys that put a formatting code into the input line (Ctrl+B bold, Ctrl+I italic ...).
+CODE_KEYS = {"b": "\x02", "i": "\x1d", "u": "\x1f"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,6 +577,9 @@ class ChatView:
         self.sidebar.column("unread", width=body_font.measure("0000"), minwidth=body_font.measure("00"), anchor="e")
         self.sidebar.pack(fill="both", expand=True)
         self.sidebar.tag_configure("unread", font=_font("bold"))
+        self.sidebar.tag_configure("mentioned", foreground=FLASH_BG)
+        self.sidebar.tag_configure("flash", background=FLASH_BG, foreground="#1d2330")
+        self._flashing: dict[str, str] = {}  # conversation key -> pending after() of its flash
         self.sidebar.bind("<<TreeviewSelect>>", self._on_select)
         panes.add(side, weight=0)
 
@@ -575,14 +589,28 @@ class ChatView:
         # The input row is packed before the messages, so that a small window shrinks the messages.
         entry_row = ttk.Frame(centre, style="Main.TFrame", padding=(10, 8))
         entry_row.pack(side="bottom", fill="x")
+        # ``input`` holds what the user typed (logical order, formatting codes as they are sent);
+        # the entry only shows ``shown``, that text shaped and in visual order, and every edit
+        # goes through ``line`` (see chat.client.inputline).
+        self.line = InputLine()
         self.input = tk.StringVar()
-        self.entry = ttk.Entry(entry_row, textvariable=self.input, font=body_font)
+        self.shown = tk.StringVar()
+        self._visual = self.line.visual()
+        self._syncing = False
+        self.input.trace_add("write", self._on_input_set)
+        self.entry = ttk.Entry(entry_row, textvariable=self.shown, font=body_font)
         self.entry.pack(fill="x", ipady=4)
         self.entry.bind("<Return>", self._on_enter)
         self.entry.bind("<KP_Enter>", self._on_enter)
         self.entry.bind("<Up>", self._on_up)
         self.entry.bind("<Down>", self._on_down)
-        self.entry.bind("<BackSpace>", self._on_backspace)
+        self.entry.bind("<Key>", self._on_key)
+        self.entry.bind("<KeyRelease>", self._on_cursor_moved)
+        self.entry.bind("<ButtonRelease-1>", self._on_cursor_moved)
+        self.entry.bind("<Button-2>", self._on_middle_click)
+        self.entry.bind("<<Copy>>", self._on_copy)
+        self.entry.bind("<<Cut>>", self._on_cut)
+        self.entry.bind("<<Paste>>", self._on_paste)
         body = ttk.Frame(centre, style="Main.TFrame")
         body.pack(fill="both", expand=True)
         self.text = tk.Text(
@@ -595,6 +623,9 @@ class ChatView:
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         self._tags()
+        self._wrap_width = 0  # the width right-to-left lines were broken for
+        self._rewrap: str | None = None
+        self.text.bind("<Configure>", self._on_resize, add="+")
         panes.add(centre, weight=1)
 
         people = ttk.Frame(panes, style="Main.TFrame", padding=(0, 8))
@@ -625,6 +656,14 @@ class ChatView:
         text.tag_configure("nick", font=_font("bold"))
         for slot, colour in enumerate(NICK_COLOURS):
             text.tag_configure(f"nick{slot}", foreground=colour)
+        text.tag_configure("mention", background=MENTION_BG)
+        text.tag_configure("rtl", justify="right")
+        text.tag_configure("link", foreground=LINK, underline=True)
+        text.tag_bind("link", "<Enter>", lambda _e: text.configure(cursor="hand2"))
+        text.tag_bind("link", "<Leave>", lambda _e: text.configure(cursor="arrow"))
+        text.tag_bind("link", "<Button-1>", self._on_link)
+        self._styles: set[str] = set()  # formatting tags configured so far (made when first used)
+        self.links: dict[str, str] = {}  # tag -> address, for the click
 
     # ------------------------------------------------------------------------ drawing
 
@@ -648,9 +687,10 @@ class ChatView:
             for line in appended:
                 self._append_line(line)
             if changes.trimmed.get(current):
-                excess = int(text.index("end-1c").split(".")[0]) - len(kept)
-                if excess > 0:
-                    text.delete("1.0", f"{excess + 1}.0")
+                # By the first kept line's tag, not by counting rows: a wrapped right-to-left
+                # message is more than one row.
+                first = text.tag_ranges(f"l{kept[0].id}") if kept else ()
+                text.delete("1.0", first[0] if first else "end")
             text.configure(state="disabled")
             if at_bottom and appended:
                 text.see("end")
@@ -658,6 +698,8 @@ class ChatView:
             self._draw_sidebar()
         if changes.members or changes.switched:
             self._draw_members()
+        for alert in changes.alerts:
+            self._alert(alert)
         self.refresh_status()
 
     def notice(self, text: str) -> None:
@@ -702,13 +744,80 @@ class ChatView:
         text = self.text
         text.mark_set("writing", start)
         text.mark_gravity("writing", "right")  # moves along with what is inserted at it
-        for chunk, tags in _pieces(line):
+        pieces, rtl = _pieces(line, self._row_width())
+        for chunk, tags in pieces:
+            for tag in tags:
+                self._ensure_tag(tag)
             text.insert("writing", chunk, tags)
         end = text.index("writing")
         text.tag_add(f"l{line.id}", start, end)
         text.tag_add("body", start, end)
+        if rtl:
+            text.tag_add("rtl", start, end)
         if line.missed:
             text.tag_add("missed", start, end)
+        if line.mention:
+            text.tag_add("mention", start, end)
+
+    def _row_width(self) -> int:
+        """Pixels a row of the message view has: right-to-left lines are broken to fit it here,
+        because Tk would wrap their visual order and show the end of a long sentence first."""
+        width = self.text.winfo_width() - 2 * int(self.text.cget("padx")) - 8
+        if width <= 50:  # not drawn yet
+            width = 600
+        self._wrap_width = width
+        return width
+
+    def _on_resize(self, _event: object) -> None:
+        if self._rewrap is None and abs(self._current_width() - self._wrap_width) > 20:
+            self._rewrap = self.app.root.after(200, self._rewrapped)
+
+    def _current_width(self) -> int:
+        return self.text.winfo_width() - 2 * int(self.text.cget("padx")) - 8
+
+    def _rewrapped(self) -> None:
+        self._rewrap = None
+        if abs(self._current_width() - self._wrap_width) > 20:
+            self._redraw()
+
+    def _ensure_tag(self, tag: str) -> None:
+        """Formatting tags (``f_bi``, ``fg4``, ``url12`` ...) are configured when first used."""
+        if tag in self._styles:
+            return
+        self._styles.add(tag)
+        options = _tag_options(tag)
+        if options:
+            self.text.tag_configure(tag, options)
+
+    def _on_link(self, event: tk.Event[tk.Text]) -> str:
+        for tag in self.text.tag_names(f"@{event.x},{event.y}"):
+            url = _LINK_URLS.get(str(tag))
+            if url:
+                log.info("opening %s", url)
+                webbrowser.open(url, new=2)
+                break
+        return "break"
+
+    def _alert(self, alert: Alert) -> None:
+        """A message names us: flash its conversation; outside the window, tell the desktop."""
+        if alert.key != self.model.current or self.app.root.focus_displayof() is None:
+            self._flash(alert.key, FLASHES)
+        if self.app.root.focus_displayof() is None and not notify.notify(alert.title, alert.text):
+            self.app.root.bell()
+
+    def _flash(self, key: str, left: int) -> None:
+        tree = self.sidebar
+        self._flashing.pop(key, None)
+        if not tree.exists(key):
+            return
+        tags = [t for t in tree.item(key, "tags") if t not in ("flash", "mentioned")]
+        if left % 2 == 0:
+            tags.append("flash")
+        elif self.model.conversations.get(key) is not None and self.model.conversations[key].mentioned:
+            tags.append("mentioned")
+        tree.item(key, tags=tags)
+        if left > 0:
+            self._flashing[key] = self.app.root.after(FLASH_MS, self._flash, key, left - 1)
 
     def _draw_sidebar(self) -> None:
         tree = self.sidebar
@@ -718,9 +827,13 @@ class ChatView:
             if iid not in wanted:
                 tree.delete(iid)
         for position, (key, label, unread) in enumerate(rows):
-            shown = f"{_icon(key)}{label}"
+            shown = f"{_icon(key)}{richtext.display(label, rtl=False)}"
             count = str(unread) if unread else ""
-            tags = ("unread",) if unread else ()
+            tags: tuple[str, ...] = ("unread",) if unread else ()
+            if key in self._flashing and tree.exists(key) and "flash" in tree.item(key, "tags"):
+                tags += ("flash",)  # mid-flash: the flash's colours, not the mention's
+            elif key in self.model.conversations and self.model.conversations[key].mentioned:
+                tags += ("mentioned",)
             if tree.exists(key):
                 tree.item(key, text=shown, values=(count,), tags=tags)
                 tree.move(key, "", position)
@@ -740,30 +853,141 @@ class ChatView:
             self.topic.set(f"Server {self.model.address}")
         elif conv.is_channel:
             state = " (you left this room)" if conv.left else ""
-            self.topic.set(f"{conv.name}{state}" + (f" — {conv.topic}" if conv.topic else ""))
+            topic = f" — {richtext.display(plain(conv.topic))}" if conv.topic else ""
+            self.topic.set(f"{richtext.display(conv.name, rtl=False)}{state}{topic}")
         else:
             self.topic.set(f"Private conversation with {conv.name}")
 
     # ------------------------------------------------------------------------- input
 
     def _on_enter(self, _event: object) -> str:
-        text = _typed_text(self.input.get())
+        text = self.input.get()  # cleaned of control characters by the connection (Connection._chat)
         self.input.set("")
         self.app.submit(text)
         return "break"
 
-    def _on_backspace(self, _event: object) -> str | None:
-        """Tk 8.6 deletes half of a character outside the BMP (most emoji) and leaves garbage;
-        delete whole characters ourselves when one is involved."""
-        entry, value = self.entry, self.input.get()
-        if entry.selection_present() or all(ord(ch) <= 0xFFFF for ch in value):
-            return None  # Tk's own handling is right
-        cursor = _py_index(value, entry.index("insert"))
-        if cursor == 0:
-            return "break"
-        self.input.set(value[: cursor - 1] + value[cursor:])
-        entry.icursor(_tk_index(value[: cursor - 1]))
+    # The input line: the entry shows, this edits (see the comment where the entry is made).
+
+    def _on_input_set(self, *_args: object) -> None:
+        """``input`` was set (history, after sending, a test): the edit line follows it."""
+        if not self._syncing:
+            self.line.set(self.input.get())
+            self._show()
+
+    def _edited(self) -> None:
+        """The edit line changed: publish it to ``input`` and show it."""
+        self._syncing = True
+        try:
+            self.input.set(self.line.text)
+        finally:
+            self._syncing = False
+        self._show()
+
+    def _show(self) -> None:
+        visual = self._visual = self.line.visual()
+        self.shown.set(visual.text)
+        self.entry.configure(justify="right" if visual.rtl else "left")
+        self.entry.selection_clear()
+        self.entry.icursor(_tk_index(visual.text[: visual.cursor]))
+        self.entry.xview("insert")
+
+    def _selection(self) -> set[int] | None:
+        """The logical indexes of the characters selected in the entry, if any are."""
+        if not self.entry.selection_present():
+            return None
+        shown = self._visual.text
+        start = _py_index(shown, self.entry.index("sel.first"))
+        end = _py_index(shown, self.entry.index("sel.last"))
+        return set(self._visual.order[start:end])
+
+    def _replace_selection(self) -> None:
+        selected = self._selection()
+        if selected:
+            self.line.remove(selected)
+
+    def _on_key(self, event: tk.Event[tk.Misc]) -> str | None:
+        """Every key that edits: done on the logical text, then shown. Keys that do not edit
+        (Tab, Escape, Alt+...) go on to Tk."""
+        line, key = self.line, event.keysym
+        state = event.state if isinstance(event.state, int) else 0
+        control = bool(state & 0x4)
+        if control:
+            if key.lower() in CODE_KEYS:
+                self._replace_selection()
+                line.insert(CODE_KEYS[key.lower()])
+            elif key.lower() == "v":
+                return self._on_paste(event)
+            elif key.lower() == "c":
+                return self._on_copy(event)
+            elif key.lower() == "x":
+                return self._on_cut(event)
+            elif key.lower() == "a":
+                line.home()
+            elif key.lower() == "e":
+                line.end()
+            else:
+                return None
+        elif key == "BackSpace":
+            if self._selection():
+                self._replace_selection()
+            else:
+                line.backspace()
+        elif key == "Delete":
+            if self._selection():
+                self._replace_selection()
+            else:
+                line.delete()
+        elif key in ("Left", "KP_Left", "Right", "KP_Right") and not state & 0x1:
+            # Left goes back in the reading direction of the line (right-to-left: forward).
+            back = key.endswith("Left") != self._visual.rtl
+            line.move(-1 if back else 1)
+        elif key in ("Home", "KP_Home") and not state & 0x1:
+            line.home()
+        elif key in ("End", "KP_End") and not state & 0x1:
+            line.end()
+        elif event.char and (event.char.isprintable() or event.char == " ") and not state & 0x8:
+            self._replace_selection()
+            line.insert(event.char)
+        else:
+            return None  # Shift+arrows (selecting), Tab, Escape ...: Tk's own handling
+        self._edited()
         return "break"
+
+    def _on_cursor_moved(self, _event: object) -> None:
+        """A click or a selecting key moved the entry's cursor: the logical one follows."""
+        position = _py_index(self._visual.text, self.entry.index("insert"))
+        if position != self._visual.cursor:
+            self.line.place(self._visual, position)
+            self._visual = self.line.visual()
+
+    def _on_copy(self, _event: object) -> str:
+        selected = self._selection()
+        if selected:
+            self.entry.clipboard_clear()
+            self.entry.clipboard_append("".join(self.line.text[i] for i in sorted(selected)))
+        return "break"
+
+    def _on_cut(self, event: object) -> str:
+        self._on_copy(event)
+        self._replace_selection()
+        self._edited()
+        return "break"
+
+    def _paste(self, selection: str) -> str:
+        try:
+            pasted = str(self.entry.selection_get(selection=selection))  # type: ignore[no-untyped-call]
+        except tk.TclError:
+            return "break"  # nothing to paste
+        self._replace_selection()
+        self.line.insert(pasted.replace("\r\n", " ").replace("\n", " "))
+        self._edited()
+        return "break"
+
+    def _on_paste(self, _event: object) -> str:
+        return self._paste("CLIPBOARD")
+
+    def _on_middle_click(self, _event: object) -> str:
+        return self._paste("PRIMARY")
 
     def _on_up(self, _event: object) -> str:
         previous = self.model.history_back(self.input.get())
@@ -808,35 +1032,154 @@ def _py_index(text: str, tk_index: int) -> int:
     return len(text)
 
 
-def _typed_text(text: str) -> str:
-    """What goes out from the input line: no control characters (a paste, a Tk glitch), except
-    the IRC formatting codes people type on purpose."""
-    return "".join(ch for ch in text if ch >= " " or ch in FORMATTING_CODES)
+#: Link tags (``url3``) and their addresses, one tag per address however often it is drawn; a
+#: tag name is all a click on the text gives back.
+_LINK_URLS: dict[str, str] = {}
+_LINK_TAGS: dict[str, str] = {}
+_link_ids = itertools.count(1)
+
+Piece = tuple[str, tuple[str, ...]]
 
 
-def _pieces(line: Line) -> list[tuple[str, tuple[str, ...]]]:
-    """The text runs of one line with their tags."""
-    out: list[tuple[str, tuple[str, ...]]] = []
-    if line.time is not None:
-        out.append((clock(line.time) + "  ", ("time",)))
-    if line.kind in ("message", "action", "notice"):
-        colour = f"nick{nick_slot(line.nick, len(NICK_COLOURS))}"
-        if line.kind == "action":
-            out.append((f"* {line.nick} ", ("nick", colour)))
-        elif line.kind == "notice":
-            out.append((f"-{line.nick}- ", ("nick", colour)))
-        else:
-            out.append((f"{line.nick}  ", ("nick", colour)))
-        out.append((line.text, ("own",) if line.own else ()))
-        if line.state == "pending":
-            out.append(("  ⋯ sending", ("pending",)))
-        elif line.state == "sent" and line.own:
-            out.append(("  ✓", ("sent",)))
-        elif line.state == "failed":
-            out.append((f"  ✗ not delivered: {line.note}", ("failed",)))
-    else:
-        out.append((line.text, (line.kind,)))
+def _pieces(line: Line, width: int = 0) -> tuple[list[Piece], bool]:
+    """The text runs of one line with their tags, in the order Tk draws them (left to right),
+    and whether the line reads right to left (then it is right-aligned, the time on the right,
+    and broken into rows of ``width`` pixels here rather than by Tk)."""
+    time_cell: list[Piece] = [(clock(line.time), ("time",))] if line.time is not None else []
+    if line.kind not in ("message", "action", "notice"):
+        rtl = richtext.base_rtl(line.text)
+        cells: list[list[Piece]] = [time_cell, richtext.layout([(line.text, (line.kind,))], rtl)]
+        return _join(cells, rtl), rtl
+    colour = f"nick{nick_slot(line.nick, len(NICK_COLOURS))}"
+    label = {"action": f"* {line.nick}", "notice": f"-{line.nick}-"}.get(line.kind, line.nick)
+    runs = _body_runs(line.text, ("own",) if line.own else ())
+    rtl = richtext.base_rtl("".join(text for text, _ in runs))
+    rows = [runs]
+    if rtl and width:
+        meta = _font("small").measure(clock(line.time) if line.time else "") + _font("bold").measure(label + "    ")
+        rows = _rows(runs, width, max(width - meta, width // 2))
+    cells = [time_cell, [(label, ("nick", colour))], richtext.layout(rows[0], rtl)]
+    if line.state == "pending":
+        cells.append([("⋯ sending", ("pending",))])
+    elif line.state == "sent" and line.own:
+        cells.append([("✓", ("sent",))])
+    elif line.state == "failed":
+        cells.append([(f"✗ not delivered: {line.note}", ("failed",))])
+    pieces = _join(cells, rtl, tight=2 if line.kind == "action" else -1)
+    for row in rows[1:]:
+        pieces.append(("\n", ()))
+        pieces.extend(richtext.layout(row, rtl))
+    return pieces, rtl
+
+
+def _rows(runs: list[Piece], width: int, first: int) -> list[list[Piece]]:
+    """Logical runs cut into rows at spaces, each row at most ``width`` pixels wide when shaped
+    (``first`` for the row that shares its space with the time and nick)."""
+    logical = "".join(text for text, _ in runs)
+    font = _font("bold")  # the widest face in a message: a row never overflows
+    rows: list[list[Piece]] = []
+    start = 0
+    while start < len(logical):
+        room = first if not rows else width
+        end = len(logical)
+        if font.measure(richtext.shape(logical[start:end])) > room:
+            end = start
+            for word_end in [i for i, ch in enumerate(logical) if ch == " " and i > start] + [len(logical)]:
+                if font.measure(richtext.shape(logical[start:word_end])) > room:
+                    break
+                end = word_end
+            if end == start:  # one word wider than the row: Tk's own wrapping takes over
+                end = logical.find(" ", start + 1) if " " in logical[start + 1 :] else len(logical)
+        rows.append(_slice(runs, start, end))
+        start = end + 1 if end < len(logical) and logical[end] == " " else end
+    return rows or [runs]
+
+
+def _slice(runs: list[Piece], start: int, end: int) -> list[Piece]:
+    """The runs covering ``start..end`` of their joined text."""
+    out: list[Piece] = []
+    at = 0
+    for text, tags in runs:
+        a, b = max(start, at), min(end, at + len(text))
+        if a < b:
+            out.append((text[a - at : b - at], tags))
+        at += len(text)
     return out
+
+
+def _join(cells: list[list[Piece]], rtl: bool, tight: int = -1) -> list[Piece]:
+    """Cells (time, nick, text, state) two spaces apart (one before cell ``tight``: ``* bob
+    waves``); a right-to-left line starts at the right."""
+    out: list[Piece] = []
+    order = list(enumerate(cells))
+    for index, cell in reversed(order) if rtl else order:
+        if not cell:
+            continue
+        if out:
+            out.append((" " if (index + 1 if rtl else index) == tight else "  ", ()))
+        out.extend(cell)
+    return out
+
+
+def _body_runs(text: str, extra: tuple[str, ...]) -> list[Piece]:
+    """A message's styled runs (formatting codes) cut at its links, as (text, tags) in logical order."""
+    runs: list[Piece] = []
+    for run in formatting.parse(text):
+        tags = extra + _style_tags(run.style)
+        for piece, url in richtext.split_links(run.text):
+            if url is None:
+                runs.append((piece, tags))
+            else:
+                tag = _LINK_TAGS.get(url) or _LINK_TAGS.setdefault(url, f"url{next(_link_ids)}")
+                _LINK_URLS[tag] = url
+                runs.append((piece, (*tags, "link", tag)))
+    return runs
+
+
+def _style_tags(style: Style) -> tuple[str, ...]:
+    """Tag names that carry a style; :func:`_tag_options` reads the look back from the name."""
+    if style.plain:
+        return ()
+    tags = []
+    if style.bold or style.italic or style.mono:
+        tags.append("f_" + "b" * style.bold + "i" * style.italic + "m" * style.mono)
+    if style.underline:
+        tags.append("u")
+    if style.strike:
+        tags.append("s")
+    fg, bg = style.fg, style.bg
+    if style.reverse:
+        tags.append("rev")
+    if fg is not None:
+        tags.append(f"fg{fg}")
+    if bg is not None:
+        tags.append(f"bg{bg}")
+    return tuple(tags)
+
+
+def _tag_options(tag: str) -> dict[str, Any]:
+    if tag.startswith("f_"):
+        flags = tag[2:]
+        base = tkfont.nametofont("TkFixedFont").actual() if "m" in flags else _font("body").actual()
+        return {
+            "font": tkfont.Font(
+                family=str(base.get("family")),
+                size=int(_font("body").actual().get("size", 10)),
+                weight="bold" if "b" in flags else "normal",
+                slant="italic" if "i" in flags else "roman",
+            )
+        }
+    if tag == "u":
+        return {"underline": True}
+    if tag == "s":
+        return {"overstrike": True}
+    if tag == "rev":
+        return {"foreground": "#ffffff", "background": "#1d2330"}
+    if tag.startswith("fg") and tag[2:].isdigit():
+        return {"foreground": formatting.COLOURS[int(tag[2:])]}
+    if tag.startswith("bg") and tag[2:].isdigit():
+        return {"background": formatting.COLOURS[int(tag[2:])]}
+    return {}
 
 
 def _icon(key: str) -> str:

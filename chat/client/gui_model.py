@@ -20,6 +20,8 @@ from typing import Literal
 from chat.client import commands as cmd
 from chat.client import events as ev
 from chat.client.dispatch import Leave, carry_out
+from chat.client.formatting import clean
+from chat.client.mentions import is_mention
 from chat.client.render import describe, plain
 from chat.protocol import casefold, is_channel
 
@@ -55,6 +57,7 @@ class Line:
     cid: str | None = None
     missed: bool = False  # fetched after a reconnect
     note: str = ""  # why a message was not delivered
+    mention: bool = False  # names us, or is private: highlighted
     id: int = field(default_factory=lambda: next(_ids))  # stable, for the view to find it again
 
 
@@ -69,10 +72,21 @@ class Conversation:
     topic: str = ""
     joined: bool = False  # rooms: we are in it right now
     left: bool = False  # rooms: we left (or were kicked); typing there is refused until /join
+    mentioned: bool = False  # an unread line names us: the sidebar marks it until it is opened
 
     @property
     def is_channel(self) -> bool:
         return is_channel(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A live message that names us (or a private one): the view flashes ``key`` in the sidebar
+    and, when the window is not in front, tells the desktop."""
+
+    key: str
+    title: str
+    text: str
 
 
 @dataclass(slots=True)
@@ -88,6 +102,7 @@ class Changes:
     switched: bool = False  # another conversation is shown now: redraw the whole view
     leave: Leave | None = None  # the user asked to quit
     closed: bool = False  # the connection is finished for good
+    alerts: list[Alert] = field(default_factory=list)
 
     def merge(self, other: Changes) -> Changes:
         self.appended += other.appended
@@ -100,6 +115,7 @@ class Changes:
         self.switched |= other.switched
         self.leave = self.leave or other.leave
         self.closed |= other.closed
+        self.alerts += other.alerts
         return self
 
 
@@ -110,6 +126,7 @@ class ChatModel:
         self.address = address
         self.nick = nick
         self.clock = clock
+        self.casemapping = "rfc1459"  # until the server says (RPL_ISUPPORT); ours says ascii
         self.conversations: dict[str, Conversation] = {SERVER: Conversation(address)}
         self.current = SERVER
         self.state: Literal["connecting", "connected", "offline", "closed"] = "connecting"
@@ -357,8 +374,17 @@ class ChatModel:
         key = self._ensure(event.conversation)
         kind: LineKind = "action" if event.action else "notice" if event.notice else "message"
         state: SendState = "sent" if event.own else ""  # ours from history, or sent by another of our windows
-        self._add(key, Line(kind, plain(event.text), event.sender, event.time, event.own, state, missed=event.missed),
-                  count=not event.own)  # fmt: skip
+        # Formatting codes stay in the text: the view draws them as styles.
+        mention = is_mention(event.target, event.text, self.nick, self.casemapping, own=event.own)
+        line = Line(kind, clean(event.text), event.sender, event.time, event.own, state, missed=event.missed,
+                    mention=mention)  # fmt: skip
+        self._add(key, line, count=not event.own)
+        if mention and not event.missed:  # history fetched after a reconnect is highlighted, not announced
+            where = "" if event.private else f" in {event.target}"
+            self._changes.alerts.append(Alert(key, f"{event.sender}{where}", plain(event.text)))
+
+    def _on_ServerFeatures(self, event: ev.ServerFeatures) -> None:
+        self.casemapping = event.casemapping
 
     def _on_Joined(self, event: ev.Joined) -> None:
         key = self._ensure(event.channel)
@@ -499,6 +525,7 @@ class ChatModel:
             self._changes.switched = self._changes.members = True
         if self.conversations[key].unread:
             self.conversations[key].unread = 0
+        self.conversations[key].mentioned = False
         self._changes.sidebar = True
 
     def _add(self, key: str, line: Line, *, count: bool = True, stamp: bool = True) -> Line:
@@ -509,6 +536,7 @@ class ChatModel:
         self._changes.appended.append((key, line))
         if count and key != self.current and line.kind in ("message", "action", "notice"):
             conv.unread += 1
+            conv.mentioned |= line.mention
             self._changes.sidebar = True
         if len(conv.lines) > MAX_LINES:
             dropped = conv.lines[:TRIM_BY]

@@ -7,7 +7,6 @@ Both UIs and the non-interactive terminal print through here, so the wording of 
 from __future__ import annotations
 
 import dataclasses
-import re
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -15,18 +14,16 @@ from typing import Any
 
 from chat.client import events as ev
 from chat.client import pins
+from chat.client.formatting import strip
 from chat.protocol import casefold
 
 __all__ = ["clock", "describe", "event_type", "message_line", "nick_slot", "plain", "to_json"]
 
-#: Control characters (IRC bold/colour codes, terminal escapes) that others could send to mess
-#: with our screen; colour codes take their digits with them.
-_CONTROLS = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|[\x00-\x08\x0b-\x1f\x7f\x9b]")
-
 
 def plain(text: str) -> str:
-    """``text`` without control characters, safe to print on a terminal."""
-    return _CONTROLS.sub("", text).replace("\t", " ").replace("\n", " ")
+    """``text`` without control characters or formatting codes (colour digits included), safe
+    to print on a terminal."""
+    return strip(text)
 
 
 def nick_slot(nick: str, slots: int) -> int:

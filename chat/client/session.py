@@ -295,6 +295,8 @@ class Session:
             for token in msg.params[1:-1]:
                 key, _, value = token.partition("=")
                 self.isupport[key.upper()] = value
+                if key.upper() == "CASEMAPPING" and value:
+                    step.events.append(ev.ServerFeatures(value.lower()))
         elif code in (rpl.ERR_NICKNAMEINUSE, rpl.ERR_ERRONEUSNICKNAME) and not self.registered:
             self._nick_refused(msg, step)
         elif code in (rpl.RPL_LOGGEDIN, rpl.RPL_SASLSUCCESS) or code in _SASL_FAILURES:

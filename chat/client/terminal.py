@@ -28,10 +28,12 @@ from chat.client import events as ev
 from chat.client.address import parse_server
 from chat.client.connection import Connection
 from chat.client.dispatch import carry_out_typed
+from chat.client.formatting import Style, parse
+from chat.client.mentions import Bell, is_mention
 from chat.client.render import clock, describe, message_line, nick_slot, to_json
 from chat.protocol import casefold, is_channel, valid_channel, valid_nick
 
-__all__ = ["nick_colour", "run"]
+__all__ = ["nick_colour", "run", "styled"]
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,45 @@ _PALETTE = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
 _RESET = "\x1b[0m"
 _DIM = "\x1b[2m"
 _RED = "\x1b[31m"
+_MENTION = "\x1b[1;30;43m"  # bold black on yellow: the nick of a line that names us
+#: IRC colour numbers as the nearest of the terminal's 16 colours (SGR foreground codes; +10 is
+#: the background). The terminal's theme decides the exact shade, as it does for everything else.
+_ANSI_COLOURS = (97, 30, 34, 32, 91, 31, 35, 33, 93, 92, 36, 96, 94, 95, 90, 37)
 
 
 def nick_colour(nick: str) -> int:
     """An ANSI colour code that is the same for a nick in every session and on every machine."""
     return _PALETTE[nick_slot(nick, len(_PALETTE))]
+
+
+def styled(text: str) -> str:
+    """A message with its IRC formatting codes as terminal styles (SGR), never raw codes.
+    Right-to-left text is printed in logical order: a terminal with bidi support (mlterm,
+    Konsole, VTE-based ones such as GNOME Terminal from VTE 0.58) shows it right to left, others letter by letter."""
+    out: list[str] = []
+    for run in parse(text):
+        sgr = _sgr(run.style)
+        out.append(f"\x1b[{sgr}m{run.text}{_RESET}" if sgr else run.text)
+    return "".join(out)
+
+
+def _sgr(style: Style) -> str:
+    codes = [
+        code
+        for on, code in (
+            (style.bold, "1"),
+            (style.italic, "3"),
+            (style.underline, "4"),
+            (style.reverse, "7"),
+            (style.strike, "9"),
+        )
+        if on
+    ]
+    if style.fg is not None:
+        codes.append(str(_ANSI_COLOURS[style.fg]))
+    if style.bg is not None:
+        codes.append(str(_ANSI_COLOURS[style.bg] + 10))
+    return ";".join(codes)
 
 
 def run(
@@ -285,6 +321,8 @@ class _Interactive:
         self.tracker = tracker
         self.session: PromptSession[str] | None = None
         self.last_reason = ""  # the last disconnect reason printed, so a retry loop prints it once
+        self.casemapping = "rfc1459"  # until the server says (RPL_ISUPPORT)
+        self.bell = Bell()
 
     def line(self, event: ev.Event) -> str | None:
         # While the server is away the toolbar counts down; the scrollback gets no line per try.
@@ -298,8 +336,14 @@ class _Interactive:
             self.last_reason = event.reason  # the Disconnected that follows says the same
         elif isinstance(event, ev.Connected):
             self.last_reason = ""
+        elif isinstance(event, ev.ServerFeatures):
+            self.casemapping = event.casemapping
         if isinstance(event, ev.Message):
-            where, who, body = message_line(event)
+            where, who, _ = message_line(event)
+            body = styled(event.text)
+            if is_mention(event.target, event.text, self.conn.nick, self.casemapping, own=event.own):
+                ring = "\a" if not event.missed and self.bell.ring() else ""
+                return f"{ring}{_DIM}{clock(event.time)}{_RESET} {where} {_MENTION}{who}{_RESET} {body}"
             colour = nick_colour(event.sender)
             return f"{_DIM}{clock(event.time)}{_RESET} {where} \x1b[{colour}m{who}{_RESET} {body}"
         text = describe(event)

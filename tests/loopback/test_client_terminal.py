@@ -250,3 +250,26 @@ def test_interactive_without_retry_ends_when_the_server_stops(server: ServerProc
         term.kill()
     assert b"closed the connection: Server shutting down" in term.output
     assert b"Traceback" not in term.output
+
+
+def test_interactive_shows_formatting_as_styles_and_rings_for_a_mention(
+    server: ServerProcess, listener: Connection
+) -> None:
+    term = Pty("connect", f"127.0.0.1:{server.port}", "--nick", "tty")
+    try:
+        start = term.read_until(b"as tty in #lobby")
+        listener.say("#lobby", "\x02bold\x02 \x0304red\x03 سلام")
+        # The screen may be redrawn between the pieces of a line (the prompt), so each is looked for alone.
+        shown = term.read_until(b"\x1b[1mbold\x1b[0m", start=start)
+        shown = term.read_until(b"\x1b[91mred\x1b[0m", start=shown)
+        shown = term.read_until("سلام".encode(), start=shown)
+        listener.say("#lobby", "TTY: are you there?")
+        listener.say("#lobby", "tty, hello again")
+        term.read_until(b"hello again", start=shown)
+        term.type("\x04")
+        assert term.wait_exit() == 0
+    finally:
+        term.kill()
+    assert b"\x02" not in term.output and b"\x0304" not in term.output
+    assert term.output[shown:].count(b"\x07") == 1  # one bell for the burst of two mentions
+    assert b"\x1b[1;30;43m<bob>" in term.output[shown:]

@@ -182,10 +182,10 @@ def test_up_and_down_walk_the_typed_history_and_restore_the_draft() -> None:
     assert model.history_forward() == "draft"
 
 
-def test_control_characters_from_others_are_not_drawn() -> None:
+def test_control_characters_from_others_are_not_drawn_but_formatting_codes_are_kept() -> None:
     model = in_lobby()
     model.apply(ev.Message("#lobby", "bob", "\x02bold\x02 \x0304red\x1b[2J", time=WHEN))
-    assert texts(model)[-1] == "bold red[2J"
+    assert texts(model)[-1] == "\x02bold\x02 \x0304red[2J"  # the view draws the codes as styles
 
 
 def test_a_room_we_left_refuses_plain_text_until_we_join_again() -> None:

@@ -1,0 +1,55 @@
+"""Whether a message is addressed to us, and how often to ring for it.
+
+A mention is our nick as a whole word, compared the way the server compares nicks (its
+``CASEMAPPING``, so ``[bob]`` and ``{BOB}`` are one nick on an rfc1459 server), or any private
+message. Both UIs ask here, so they highlight the same lines.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from chat.client.formatting import strip
+from chat.protocol import is_channel
+from chat.protocol.names import fold
+
+__all__ = ["BURST_GAP", "Bell", "is_mention", "mentions_nick"]
+
+#: Mentions closer together than this (seconds) are one burst: one bell, not one per line.
+BURST_GAP = 10.0
+#: What may stand next to a nick that is a word on its own: anything but nick characters.
+_NICK_CHAR = r"A-Za-z0-9\[\]\\`_^{|}~-"
+
+
+def mentions_nick(text: str, nick: str, casemapping: str = "rfc1459") -> bool:
+    """Whether ``nick`` is in ``text`` as a word (``bob:``, ``@bob``, ``hi bob!``, not ``bobby``)."""
+    if not nick:
+        return False
+    haystack = fold(strip(text), casemapping)
+    pattern = rf"(?<![{_NICK_CHAR}]){re.escape(fold(nick, casemapping))}(?![{_NICK_CHAR}])"
+    return re.search(pattern, haystack) is not None
+
+
+def is_mention(target: str, text: str, nick: str, casemapping: str = "rfc1459", *, own: bool = False) -> bool:
+    """A message (to ``target``) the user should notice: private, or naming them. Never our own."""
+    if own:
+        return False
+    return not is_channel(target) or mentions_nick(text, nick, casemapping)
+
+
+class Bell:
+    """Rings once per burst of mentions: a busy conversation does not turn into a siren."""
+
+    def __init__(self, gap: float = BURST_GAP, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gap = gap
+        self.clock = clock
+        self._last: float | None = None
+
+    def ring(self) -> bool:
+        """A mention arrived: True when this one should ring (the first after a quiet spell)."""
+        now = self.clock()
+        quiet = self._last is None or now - self._last >= self.gap
+        self._last = now
+        return quiet
