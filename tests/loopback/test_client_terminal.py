@@ -265,8 +265,9 @@ def test_interactive_shows_formatting_as_styles_and_rings_for_a_mention(
         shown = term.read_until("سلام".encode(), start=shown)
         listener.say("#lobby", "TTY: are you there?")
         listener.say("#lobby", "tty, hello again")
-        term.read_until(b"hello again", start=shown)
-        term.type("\x04")
+        after = term.read_until(b"hello again", start=shown)
+        term.read_until(b"#lobby>", start=after)  # prompt redrawn: the terminal is in raw mode
+        term.type("\x04")  # Ctrl-D
         assert term.wait_exit() == 0
     finally:
         term.kill()
