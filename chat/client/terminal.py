@@ -17,7 +17,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -63,6 +63,7 @@ def run(
     account: tuple[str, str] | None = None,
     tls: bool = False,
     fingerprint: str | None = None,
+    resolve: Callable[[], tuple[str, int] | None] | None = None,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code.
 
@@ -94,6 +95,7 @@ def run(
             account=account,
             tls=tls,
             fingerprint=fingerprint,
+            resolve=resolve,  # a server found on the LAN is looked up again before each reconnect
         )
 
     conn = connection(password)
