@@ -41,7 +41,9 @@ class ServerProcess:
             "--data-dir", str(self.data_dir), "--log-level", "DEBUG",
             *self.extra_args,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAT_DISCOVERY": "on" if self.discovery else "off"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAT_DISCOVERY": "off"}
+        if self.discovery:  # as configured (on by default), like a server started by hand
+            del env["CHAT_DISCOVERY"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True).start()
