@@ -312,11 +312,13 @@ def test_absolute_data_dir_is_kept() -> None:
         ("limits: [1]\n", "chat.yaml: limits: expected a mapping of settings, got a list"),
         (
             "- 1\n- 2\n",
-            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, got a list",
+            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, "
+            "got a list",
         ),
         (
             "just text\n",
-            'chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, got "just text"',
+            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, "
+            'got "just text"',
         ),
     ],
 )

@@ -53,7 +53,7 @@ def test_several_are_asked_about_by_number_until_the_answer_fits() -> None:
         "  1. Lab at 192.168.7.1:6697 (TLS only, password needed)",
         "  2. Office at 192.168.1.20:6667 (TLS too, 3 online)",
     ]
-    assert said[3:] == ['"9" is not one of them: type a number from 1 to 2', '"two" is not one of them: type a number from 1 to 2']
+    assert said[3:] == [f'"{bad}" is not one of them: type a number from 1 to 2' for bad in ("9", "two")]
     assert asked == ["which one? 1-2 (Enter to give up): "] * 3
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from chat import mdns
-from chat.config import Auth, Discovery, Settings
 from chat.client.discovery import Found, Service, merge
+from chat.config import Auth, Discovery, Settings
 from chat.server.advertise import Advertiser, advertised_addresses, announced_name, build_records, short_hostname
 
 
