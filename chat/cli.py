@@ -23,15 +23,16 @@ from chat.config import LOG_LEVELS, ConfigError, Limits, load_settings
 from chat.protocol import valid_nick
 
 if TYPE_CHECKING:
+    from chat.client.discovery import Resolver
     from chat.server.accounts import AccountStore
 
 __all__ = ["app", "main", "nick_from_username"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-DEFAULT_ADDRESS = "localhost"
 ADDRESS_HELP = (
     "Server as host, host:port, [ipv6]:port or ircs://host[:port]; the port defaults to 6667, or 6697 with TLS."
 )
+CONNECT_ADDRESS_HELP = ADDRESS_HELP + " Without it, the servers on the LAN are looked for (chat discover)."
 TLS_HELP = "Connect with TLS; the server's certificate is remembered on first use and checked after that."
 PLAINTEXT_LOGIN_HELP = (
     "Send account and /oper passwords even without TLS, readable by anyone on the network: only for "
@@ -142,7 +143,7 @@ def _default_nick() -> str:
 
 @app.command()
 def connect(
-    address: Annotated[str, typer.Argument(help=ADDRESS_HELP)] = DEFAULT_ADDRESS,
+    address: Annotated[str | None, typer.Argument(help=CONNECT_ADDRESS_HELP)] = None,
     nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
     json_mode: Annotated[
         bool, typer.Option("--json", help="Read and write JSON lines instead of the interactive screen.")
@@ -189,6 +190,9 @@ def connect(
             "then letters, digits, those characters or '-'"
         )
     pinned = _fingerprint(fingerprint)
+    resolve: Resolver | None = None
+    if address is None:
+        address, tls, resolve = _discovered(tls or pinned is not None, interactive=not json_mode and sys.stdin.isatty())
     _check_server(address, tls)  # a typo in the address is a usage error, not a connection failure
     server_password = _server_password(password_file)
     login = _account_login(account) if account is not None else None
@@ -207,8 +211,27 @@ def connect(
             tls=tls,
             fingerprint=pinned,
             plaintext_login=plaintext_login,
+            resolve=resolve,
         )
     )
+
+
+def _discovered(tls: bool, *, interactive: bool) -> tuple[str, bool, Resolver]:
+    """No address given: the server found on the LAN (asking which one when there are several
+    and someone can answer), its address, whether to use TLS, and how to find it again."""
+    from chat.client import choose, discovery
+    from chat.client.address import format_address
+
+    try:
+        found = discovery.browse()
+    except OSError as err:
+        raise _fail(f"cannot look for servers on the LAN (mDNS): {err.strerror or err}; give the address") from None
+    try:
+        server = choose.pick(found, ask=input if interactive else None, say=lambda line: typer.echo(line, err=True))
+        host, port, tls = server.endpoint(tls)
+    except (choose.NoServer, ValueError) as err:
+        raise _fail(f"chat connect: {err}") from None
+    return format_address(host, port), tls, discovery.resolver(server, tls)
 
 
 def _server_password(path: Path | None) -> str | None:
@@ -260,6 +283,31 @@ def _fingerprint(text: str | None) -> str | None:
         return normalize(text)
     except ValueError as err:
         raise _fail(f"--fingerprint: {err}") from None
+
+
+@app.command()
+def discover(
+    timeout: Annotated[float, typer.Option(min=0.5, help="Seconds to listen for answers.")] = 3.0,
+    json_mode: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """List the chat servers on the LAN (they announce themselves with mDNS); exit 1 if none answered."""
+    import json
+
+    from chat.client import choose, discovery
+
+    try:
+        found = discovery.browse(timeout)
+    except OSError as err:
+        typer.echo(f"chat discover: cannot use mDNS on this machine: {err.strerror or err}", err=True)
+        raise typer.Exit(1) from None
+    if json_mode:
+        typer.echo(json.dumps([server.as_json() for server in found], ensure_ascii=False))
+    elif found:
+        for line in choose.table(found):
+            typer.echo(line)
+    if not found:
+        typer.echo(f"chat discover: {choose.none_found(timeout)}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -26,7 +26,7 @@ import yaml
 
 from chat.protocol.names import casefold, valid_channel
 
-__all__ = ["LOG_LEVELS", "Auth", "ConfigError", "History", "Limits", "Settings", "Tls", "load_settings"]
+__all__ = ["LOG_LEVELS", "Auth", "ConfigError", "Discovery", "History", "Limits", "Settings", "Tls", "load_settings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -87,6 +87,15 @@ class History:
 
 
 @dataclass(frozen=True, slots=True)
+class Discovery:
+    """The server's mDNS/DNS-SD advertisement, so LAN clients find it without an address
+    (see chat/server/advertise.py)."""
+
+    enabled: bool = True
+    name: str = ""  # what `chat discover` lists; "" = server.name, or the host name if that is the default
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server_name: str = "chat.lan"
     network: str = "LAN"
@@ -100,6 +109,7 @@ class Settings:
     history: History = field(default_factory=History)
     tls: Tls = field(default_factory=Tls)
     auth: Auth = field(default_factory=Auth)
+    discovery: Discovery = field(default_factory=Discovery)
 
 
 class ConfigError(Exception):
@@ -238,6 +248,25 @@ def _secret_file(value: object) -> str:
     return _secret(first)
 
 
+def _service_name(value: object) -> str:
+    """A DNS-SD instance name is one DNS label: at most 63 bytes of UTF-8, spaces allowed."""
+    if isinstance(value, str) and value.strip() and value.isprintable() and len(value.strip().encode()) <= 63:
+        return value.strip()
+    raise _Invalid(
+        f'expected a name of 1–63 bytes (UTF-8) such as "Office chat", got {_describe(value)}{_bool_hint(value)}'
+    )
+
+
+def _switch(value: object) -> bool:
+    """CHAT_DISCOVERY is text: the usual spellings of on and off."""
+    text = _string(value).strip().lower()
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise _Invalid(f"expected on or off, got {_describe(value)}")
+
+
 def _directory(value: object) -> Path:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
@@ -310,6 +339,12 @@ _HISTORY: dict[str, _Check] = {
     "max_fetch": functools.partial(_integer, low=1, high=100_000),
 }
 
+#: YAML key under ``discovery:`` (the Discovery field name) -> check.
+_DISCOVERY: dict[str, _Check] = {
+    "enabled": _bool,
+    "name": _service_name,
+}
+
 #: The keys each section accepts, in the order config/lan.yaml lists them.
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("name", "network", "host", "port", "motd", "default_channels", "data_dir", "log_level"),
@@ -317,6 +352,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "history": tuple(_HISTORY),
     "tls": tuple(_TLS),
     "auth": tuple(_AUTH),
+    "discovery": tuple(_DISCOVERY),
 }
 
 #: Environment variable -> (Settings field, check).
@@ -328,6 +364,7 @@ _ENV: dict[str, tuple[str, _Check]] = {
     "CHAT_HISTORY": ("history", _store),
     "CHAT_PASSWORD": ("password", _secret),
     "CHAT_PASSWORD_FILE": ("password", _secret_file),
+    "CHAT_DISCOVERY": ("discovery", _switch),
 }
 
 #: Command-line override key -> check. Reported under the option's spelling (``--data-dir``).
@@ -476,7 +513,7 @@ def _channels(where: str, value: object, max_len: int, problems: _Problems) -> t
 
 def _from_file(path: Path, problems: _Problems) -> dict[str, dict[str, Any]]:
     """Fields set by the file, per section: ``server`` holds Settings fields, the others the
-    fields of their own dataclass (Limits, History, Tls, Auth)."""
+    fields of their own dataclass (Limits, History, Tls, Auth, Discovery)."""
     where = str(path)
     data = _read_yaml(path)
     sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
@@ -524,7 +561,7 @@ def _from_file(path: Path, problems: _Problems) -> dict[str, dict[str, Any]]:
         if checked is not None:
             server[name] = checked
     problems.lines.extend(limit_problems.lines)
-    for name, table in (("history", _HISTORY), ("tls", _TLS)):
+    for name, table in (("history", _HISTORY), ("tls", _TLS), ("discovery", _DISCOVERY)):
         for key, value in _section(where, name, data, problems).items():
             checked = problems.check(f"{where}: {name}.{key}", table[key], value)
             if checked is not None:
@@ -575,7 +612,12 @@ def load_settings(
         if text:
             checked = problems.check(var, check, text)
             if checked is not None:
-                (sections["auth"] if name == "password" else fields)[name] = checked
+                if name == "password":
+                    sections["auth"][name] = checked
+                elif name == "discovery":  # CHAT_DISCOVERY=off turns it off, the file keeps the name
+                    sections["discovery"]["enabled"] = checked
+                else:
+                    fields[name] = checked
 
     for key, value in (overrides or {}).items():
         if key not in _OVERRIDES:
@@ -596,6 +638,7 @@ def load_settings(
         history=dataclasses.replace(History(), **sections["history"]),
         tls=dataclasses.replace(Tls(), **sections["tls"]),
         auth=dataclasses.replace(Auth(), **sections["auth"]),
+        discovery=dataclasses.replace(Discovery(), **sections["discovery"]),
     )
     data_dir = _absolute(settings.data_dir)
     tls = settings.tls

@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from chat.client import events as ev
@@ -135,11 +135,14 @@ class Connection:
         fingerprint: str | None = None,
         known_servers: pins.KnownServers | None = None,
         plaintext_login: bool = False,
+        resolve: Callable[[], tuple[str, int] | None] | None = None,
     ) -> None:
         """``password`` is the server password (PASS); ``account`` is (name, password) to log in
         with SASL on every connection. Neither is ever logged. An account password (and /oper's)
         is only sent over TLS unless ``plaintext_login`` (trusted test setups, servers with
-        ``auth.sasl_plaintext``)."""
+        ``auth.sasl_plaintext``). ``resolve`` (for a server found on the LAN, see
+        :func:`chat.client.discovery.resolver`) is asked where the server is before every new
+        attempt, so one that came back on another address is found there."""
         self.host = host
         self.port = port
         self.address = format_address(host, port)
@@ -159,6 +162,7 @@ class Connection:
         self._password = password
         self._account = account
         self.plaintext_login = plaintext_login
+        self._resolve = resolve  # I/O thread only
         # The server will not have us (bad password, failed login, KILL) or its certificate
         # changed: trying again unchanged cannot help, so no retry.
         self._refused = False
@@ -350,7 +354,11 @@ class Connection:
     def _attempts(self) -> str:
         """Connect, run, and reconnect until told to stop; return the final reason."""
         attempt, failures = 1, 0  # the number of the next attempt; failed ones since the last success
+        first = True
         while True:
+            if not first:
+                self._find_again()
+            first = False
             self._publish(state="connecting", retry_at=None, attempt=attempt)
             self._emit(ev.Connecting(self.address, attempt))
             reason, registered = self._one_link()
@@ -371,6 +379,24 @@ class Connection:
             self._emit(ev.Reconnecting(attempt, delay))
             if self._stop.wait(delay):
                 return self._stop_reason()
+
+    def _find_again(self) -> None:
+        """Before a new attempt: ask where a discovered server is now (it may have a new address)."""
+        if self._resolve is None:
+            return
+        try:
+            where = self._resolve()
+        except Exception as exc:  # a failed look-up must not end the connection: the old address may still work
+            log.warning("looking up %s again failed: %s", self.address, exc)
+            return
+        if where is None or where == (self.host, self.port):
+            return
+        old = self.address
+        self.host, self.port = where
+        self.address = format_address(*where)
+        self._publish(address=self.address)
+        log.info("the server moved from %s to %s", old, self.address)
+        self._emit(ev.Info(f"the server is now at {self.address} (was {old}); found again on the LAN"))
 
     def _one_link(self) -> tuple[str, bool]:
         """One TCP connection from connect to disconnect: (reason it ended, whether we registered)."""

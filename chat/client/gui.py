@@ -17,15 +17,16 @@ import threading
 import time
 import tkinter as tk
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Any
 
+from chat.client import choose, discovery, formatting, notify, prefs, richtext
 from chat.client import events as ev
-from chat.client import formatting, notify, prefs, richtext
-from chat.client.address import parse_server
+from chat.client.address import format_address, parse_server
 from chat.client.connection import Connection
 from chat.client.formatting import Style
 from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line
@@ -134,7 +135,11 @@ class App:
         connection_options: dict[str, object] | None = None,
         tls: bool = False,
         login: Login | None = None,
+        discover: Callable[[], list[discovery.Found]] | None = None,
     ) -> None:
+        """Without ``address`` the servers on the LAN are looked for (``discover``, by default
+        :func:`chat.client.discovery.browse`, on a helper thread): one found is connected to,
+        several are listed in the form to pick from."""
         self.root = root
         self.connection_options = connection_options or {}  # keep-alive, backoff, known servers, e.g. for tests
         self.exit_code = 0
@@ -146,6 +151,8 @@ class App:
         self.chat: ChatView | None = None
         self._polling: str | None = None  # the pending after() call
         self.typed = prefs.Remembered()  # what the user typed, saved once the server lets us in
+        self.found: list[discovery.Found] = []  # servers found on the LAN, listed in the form
+        self._looking: queue.SimpleQueue[list[discovery.Found] | str] | None = None
         root.title("chat")
         root.minsize(640, 400)
         root.geometry("1000x640")
@@ -167,6 +174,8 @@ class App:
             # Straight in, unless something is missing (an account without its password): then
             # the form says what, next to the field, instead of connecting.
             self.form.submit()
+        elif not address:
+            self._look_on_the_lan(discover or discovery.browse)
 
     def _on_error(self, exc: type[BaseException], value: BaseException, tb: object) -> None:
         """A bug in a Tk callback: log it whole, tell the user in a line, keep the window alive."""
@@ -201,6 +210,61 @@ class App:
             return "account", "Type the account name that goes with this password, or clear the password"
         return None
 
+    # ------------------------------------------------------------------ the LAN
+
+    def _look_on_the_lan(self, discover: Callable[[], list[discovery.Found]]) -> None:
+        """Browse on a helper thread (it takes seconds); :meth:`poll` picks up the result."""
+        looking: queue.SimpleQueue[list[discovery.Found] | str] = queue.SimpleQueue()
+        self._looking = looking
+
+        def browse() -> None:
+            try:
+                looking.put(discover())
+            except OSError as err:
+                looking.put(f"cannot look for servers on the LAN (mDNS): {err.strerror or err}")
+
+        threading.Thread(target=browse, name="chat-discover", daemon=True).start()
+        if self.form is not None:
+            self.form.lan_note("Looking for chat servers on the LAN…")
+        self._schedule()
+
+    def _check_lan(self) -> None:
+        if self._looking is None:
+            return
+        try:
+            result = self._looking.get_nowait()
+        except queue.Empty:
+            return
+        self._looking = None
+        if isinstance(result, str):
+            if self.form is not None:
+                self.form.lan_note(result)
+            return
+        self.found = result
+        form = self.form
+        if form is None or self.conn is not None:
+            return  # the user is connecting already: keep the list for the form, should it come back
+        if not result:
+            form.lan_note(choose.none_found()[:1].upper() + choose.none_found()[1:])
+            return
+        form.show_found(result)
+        if len(result) == 1:
+            form.use(result[0])
+            if form.nick.get().strip():
+                form.submit()
+                if self.conn is not None:
+                    form.busy(f"Found {choose.describe(result[0])} on the LAN; connecting…")
+
+    def _resolver(self, host: str, port: int, tls: bool) -> discovery.Resolver | None:
+        """How to find the server again if it was picked from the LAN list (and not typed)."""
+        for server in self.found:
+            try:
+                if server.endpoint(tls)[:2] == (host, port):
+                    return discovery.resolver(server, tls)
+            except ValueError:
+                continue
+        return None
+
     def connect(self, address: str, nick: str, tls: bool = False, login: Login | None = None) -> None:
         """Try ``address`` as ``nick``; the form stays until the server lets us in."""
         if self.conn is not None:
@@ -216,6 +280,7 @@ class App:
             tls=tls,
             password=login.password or None,
             account=login.credentials,
+            resolve=self._resolver(host, port, tls),
             **self.connection_options,  # type: ignore[arg-type]
         )
         self.model = ChatModel(self.conn.address, nick)
@@ -237,6 +302,8 @@ class App:
         if self.form is None:
             address = conn.address if conn else ""
             self.form = ConnectForm(self, address, conn.nick if conn else "", conn.tls if conn else False)
+            if len(self.found) > 1:
+                self.form.show_found(self.found)
         self.form.error(reason)
 
     def _refused_first(self, event: ev.Refused) -> None:
@@ -283,6 +350,7 @@ class App:
         wrong with one event, the next poll is scheduled: the window never goes deaf."""
         self._polling = None
         try:
+            self._check_lan()
             self._take_events()
         finally:
             if self.root_alive():
@@ -368,6 +436,7 @@ class ConnectForm:
     closed unless something is in it, so that the common case, an open LAN server, stays two
     fields. Passwords are masked and never remembered."""
 
+    EXAMPLE = "e.g. 192.168.1.20:6667 or chat.lan"
     HINT_PASSWORD = "Only if the server asks for one"
     HINT_ACCOUNT = "Log in to use the nickname reserved for you"
 
@@ -390,7 +459,16 @@ class ConnectForm:
         self.nick = tk.StringVar(value=nick)
         self.nick_entry = ttk.Entry(box, textvariable=self.nick, width=32)
         self.nick_entry.grid(row=2, column=1, pady=4)
-        ttk.Label(box, text="e.g. 192.168.1.20:6667 or chat.lan", style="Hint.TLabel").grid(row=3, column=1, sticky="w")
+        # Under the server field: the example, or what the LAN search found (see show_found).
+        lan = ttk.Frame(box, style="Card.TFrame")
+        lan.grid(row=3, column=1, sticky="we")
+        self.hint = ttk.Label(lan, text=self.EXAMPLE, style="Hint.TLabel", justify="left")
+        self.hint.configure(wraplength=self.address_entry.winfo_reqwidth())
+        self.hint.pack(anchor="w")
+        self.found_list = tk.Listbox(lan, height=0, activestyle="dotbox", exportselection=False)
+        self.found_list.bind("<<ListboxSelect>>", self._picked)
+        self.found_list.bind("<Double-Button-1>", lambda _e: self.submit())
+        self._found: list[discovery.Found] = []
         self.tls = tk.BooleanVar(value=tls)
         self.tls_check = ttk.Checkbutton(
             box, text="TLS (encrypted; port 6697 unless given)", variable=self.tls, style="Card.TCheckbutton"
@@ -467,6 +545,39 @@ class ConnectForm:
 
     def login(self) -> Login:
         return Login(self.password.get(), self.account.get().strip(), self.account_password.get())
+
+    # ------------------------------------------------------------------- the LAN
+
+    def lan_note(self, text: str) -> None:
+        """What the search on the LAN is doing or found, under the server field."""
+        self.hint.configure(text=text)
+
+    def show_found(self, found: list[discovery.Found]) -> None:
+        """List the servers found on the LAN; picking one fills in the server field."""
+        self._found = list(found)
+        self.found_list.delete(0, "end")
+        for server in found:
+            self.found_list.insert("end", choose.describe(server))
+        self.found_list.configure(height=min(len(found), 5), width=max(len(choose.describe(f)) for f in found))
+        self.found_list.pack(anchor="w", fill="x", pady=(2, 0))
+        count = "One chat server" if len(found) == 1 else f"{len(found)} chat servers"
+        self.lan_note(f"{count} on the LAN" + ("; pick one, or type an address:" if len(found) > 1 else ":"))
+
+    def use(self, server: discovery.Found) -> None:
+        """Fill in ``server``'s address (its TLS port when that is all it offers)."""
+        host, port, tls = server.endpoint(self.tls.get() and server.tls_port is not None)
+        self.address.set(format_address(host, port))
+        self.tls.set(tls)
+        if server in self._found:
+            index = self._found.index(server)
+            self.found_list.selection_clear(0, "end")
+            self.found_list.selection_set(index)
+
+    def _picked(self, _event: object) -> None:
+        chosen = self.found_list.curselection()  # type: ignore[no-untyped-call]
+        if chosen:
+            self.use(self._found[chosen[0]])
+            self.nick_entry.focus_set()
 
     # ------------------------------------------------------------------- submitting
 

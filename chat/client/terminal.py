@@ -17,7 +17,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -100,6 +100,7 @@ def run(
     tls: bool = False,
     fingerprint: str | None = None,
     plaintext_login: bool = False,
+    resolve: Callable[[], tuple[str, int] | None] | None = None,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code.
 
@@ -132,6 +133,7 @@ def run(
             tls=tls,
             fingerprint=fingerprint,
             plaintext_login=plaintext_login,
+            resolve=resolve,  # a server found on the LAN is looked up again before each reconnect
         )
 
     conn = connection(password)

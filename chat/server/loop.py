@@ -24,7 +24,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from types import FrameType
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from chat.config import Settings
 from chat.server import tls as tls_setup
@@ -34,6 +34,9 @@ from chat.server.core import ServerCore, build_core, open_history
 from chat.server.datafiles import make_data_dir
 from chat.server.lognoise import Throttle
 from chat.server.state import Client
+
+if TYPE_CHECKING:
+    from chat.server.advertise import Advertiser
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class ServerLoop:
         self.conns: dict[int, _Conn] = {}
         self.handshakes: dict[int, _Conn] = {}  # TLS connections whose handshake is not done yet
         self.tls: tls_setup.TlsSetup | None = None
+        self.advertiser: Advertiser | None = None  # the LAN announcement, on its own thread (serve())
         self._next_id = 0
         self._stop_reason: str | None = None
         self._waker_r, self._waker_w = socket.socketpair()
@@ -157,6 +161,9 @@ class ServerLoop:
             now = time.monotonic()
             if now >= next_tick:
                 core.tick()
+                advertiser = self.advertiser
+                if advertiser is not None and advertiser.users_due(now):
+                    advertiser.set_users(sum(1 for _ in core.registered_clients()), now)
                 self._reap_closing(now)
                 self.noise.flush()
                 next_tick = now + TICK_SECONDS
@@ -410,6 +417,7 @@ def serve(settings: Settings) -> int:
         log.error("%s", exc)
         return 2
     _log_start(loop, bound)
+    loop.advertiser = _advertise(settings, bound, loop.core.version)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
@@ -421,8 +429,19 @@ def serve(settings: Settings) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if loop.advertiser is not None:
+            loop.advertiser.close()
     log.info("server stopped")
     return 0
+
+
+def _advertise(settings: Settings, bound: list[Listening], version: str) -> Advertiser | None:
+    """Announce what was bound on the LAN (mDNS); returns at once, and never stops the server."""
+    from chat.server import advertise
+
+    plain = next((b.port for b in bound if not b.tls), None)
+    secure = next((b.port for b in bound if b.tls), None)
+    return advertise.start(settings, plain_port=plain, tls_port=secure, version=version)
 
 
 def _log_start(loop: ServerLoop, bound: list[Listening]) -> None:

@@ -20,8 +20,12 @@ class ServerProcess:
     """Starts ``python -m chat serve`` and keeps its log; can be killed and restarted on the same
     port and data dir, which is what a crash and a supervisor's restart look like to clients."""
 
-    def __init__(self, data_dir: Path, *, extra_args: tuple[str, ...] = (), port: int = 0) -> None:
+    def __init__(
+        self, data_dir: Path, *, extra_args: tuple[str, ...] = (), port: int = 0, discovery: bool = False
+    ) -> None:
         self.data_dir = data_dir
+        # Off unless a test is about it: each announcing server would show up in the others' tests.
+        self.discovery = discovery
         self.extra_args = extra_args
         self.host = "127.0.0.1"
         self.port = port
@@ -37,7 +41,9 @@ class ServerProcess:
             "--data-dir", str(self.data_dir), "--log-level", "DEBUG",
             *self.extra_args,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "CHAT_DISCOVERY": "off"}
+        if self.discovery:  # as configured (on by default), like a server started by hand
+            del env["CHAT_DISCOVERY"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(self.proc, ready), daemon=True).start()

@@ -25,7 +25,7 @@ from tests.integration.timings import record_timing, summary_lines
 # No reaper image can be pulled here; every fixture below removes what it created instead.
 os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
 
-IMAGE = "chat:test"
+IMAGE = os.environ.get("CHAT_TEST_IMAGE", "chat:test")  # another tag keeps parallel worktrees apart
 #: Image builds happen in the first test's setup, so these tests get more than the default timeout.
 TIMEOUT = 600
 

@@ -213,9 +213,10 @@ class Lab:
         """A host on the network where nothing listens."""
         return self._run(alias, ["sleep", "600"], [alias])
 
-    def chat_client(self, nick: str, address: str, stdin_script: str, *options: str) -> Node:
-        """``chat connect ADDRESS --nick NICK --json`` reading what ``stdin_script`` prints."""
-        connect = shlex.join(["chat", "connect", address, "--nick", nick, "--json", *options])
+    def chat_client(self, nick: str, address: str | None, stdin_script: str, *options: str) -> Node:
+        """``chat connect ADDRESS --nick NICK --json`` reading what ``stdin_script`` prints;
+        without an address, the client looks for the server on the network (mDNS)."""
+        connect = shlex.join(["chat", "connect", *([address] if address else []), "--nick", nick, "--json", *options])
         # Through a FIFO rather than a pipe: `chat connect` is then the container's main process,
         # so the container ends, with chat's exit status, when chat ends, whatever the script does.
         shell = f"mkfifo /tmp/stdin; ( {stdin_script} ) >/tmp/stdin & exec {connect} </tmp/stdin"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chat.config import ConfigError, History, Limits, Settings, Tls, load_settings
+from chat.config import ConfigError, Discovery, History, Limits, Settings, Tls, load_settings
 
 LAN_YAML = Path(__file__).resolve().parents[2] / "config" / "lan.yaml"
 
@@ -48,7 +48,7 @@ def test_sample_config_loads_and_matches_defaults() -> None:
 def test_sample_config_shows_every_setting() -> None:
     """An admin edits lan.yaml without reading code, so every setting must appear in it."""
     data = yaml.safe_load(LAN_YAML.read_text(encoding="utf-8"))
-    sections = {"limits", "history", "tls", "auth"}
+    sections = {"limits", "history", "tls", "auth", "discovery"}
     settings_fields = {f.name for f in dataclasses.fields(Settings)} - sections - {"server_name"}
     assert set(data["server"]) == settings_fields | {"name"}
     assert set(data["limits"]) == {f.name for f in dataclasses.fields(Limits)}
@@ -58,6 +58,7 @@ def test_sample_config_shows_every_setting() -> None:
     shown = set(re.findall(r"^  #? ?([a-z_]+):", text, re.MULTILINE))
     assert {f.name for f in dataclasses.fields(Tls)} <= shown
     assert {"password", "password_file", "reserve_nicks", "sasl_plaintext"} <= shown
+    assert {f.name for f in dataclasses.fields(Discovery)} <= shown
 
 
 def test_every_value_in_the_file_is_used() -> None:
@@ -311,11 +312,13 @@ def test_absolute_data_dir_is_kept() -> None:
         ("limits: [1]\n", "chat.yaml: limits: expected a mapping of settings, got a list"),
         (
             "- 1\n- 2\n",
-            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth: sections, got a list",
+            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, "
+            "got a list",
         ),
         (
             "just text\n",
-            'chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth: sections, got "just text"',
+            "chat.yaml: expected a mapping with server:, limits:, history:, tls:, auth:, discovery: sections, "
+            'got "just text"',
         ),
     ],
 )
@@ -511,3 +514,29 @@ def test_password_from_file_env_and_never_in_repr(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write("auth:\n  password: 'has space'\n"), environ={})
     assert "has space" not in str(err.value)
+
+
+# --- discovery: (the LAN announcement) ---
+
+
+def test_discovery_is_on_by_default_and_named_in_the_file() -> None:
+    assert load_settings(None, environ={}).discovery == Discovery(enabled=True, name="")
+    path = write("discovery:\n  enabled: false\n  name: Office chat  \n")
+    assert load_settings(path, environ={}).discovery == Discovery(enabled=False, name="Office chat")
+
+
+def test_discovery_problems_name_the_key() -> None:
+    path = write("discovery:\n  enabeld: no\n  name: " + "x" * 64 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith('discovery.enabeld: unknown key (did you mean "enabled"?)')
+    assert "discovery.name: expected a name of 1–63 bytes" in lines[1]
+
+
+def test_chat_discovery_off_in_the_environment_wins_over_the_file() -> None:
+    path = write("discovery:\n  enabled: true\n  name: Office\n")
+    assert load_settings(path, environ={"CHAT_DISCOVERY": "off"}).discovery == Discovery(False, "Office")
+    assert load_settings(None, environ={"CHAT_DISCOVERY": "On"}).discovery.enabled
+    with pytest.raises(ConfigError, match="CHAT_DISCOVERY: expected on or off"):
+        load_settings(None, environ={"CHAT_DISCOVERY": "maybe"})
