@@ -3,7 +3,10 @@
 A small synchronous client on purpose: it registers with a throwaway nick, reads the welcome
 burst for the version (004) and the user count (266, or 251), times one PING, and says
 goodbye. Exit status 0 means the server answered all of that within the timeout, so it can
-serve as a health check for a supervisor or a monitoring script.
+serve as a health check for a supervisor or a monitoring script. A server with a password
+(``auth.password``) refuses the check with 464 instead of the welcome: that refusal comes from
+a running server that read our registration, so it counts as up too (the check has no password
+to give, and a health check must not need one).
 
 With ``--tls`` the certificate is checked against the known-servers pin (a changed one fails the
 check) but never pinned: a health check should not decide what a user trusts.
@@ -34,6 +37,10 @@ class StatusError(Exception):
     """The server is not healthy; the message says why in plain words."""
 
 
+class _PasswordRequired(Exception):
+    """464 during registration: the server is up and wants a password we do not have."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     address: str
@@ -43,6 +50,7 @@ class Report:
     rtt_ms: float
     fingerprint: str | None = None  # TLS only
     pinned: bool = False  # TLS only: the fingerprint is the remembered one
+    password_required: bool = False  # answered 464: up, but version and users are for members only
 
 
 def main(address: str, timeout: float = 5.0, *, tls: bool = False) -> int:
@@ -59,8 +67,11 @@ def main(address: str, timeout: float = 5.0, *, tls: bool = False) -> int:
         return 1
     users = "unknown" if report.users is None else str(report.users)
     print(f"{report.server} is up at {report.address}")
-    print(f"  version:      {report.version or 'unknown'}")
-    print(f"  users online: {users}")
+    if report.password_required:
+        print("  answers; a server password is required to chat (so no version or user count)")
+    else:
+        print(f"  version:      {report.version or 'unknown'}")
+        print(f"  users online: {users}")
     print(f"  round trip:   {report.rtt_ms:.1f} ms")
     if report.fingerprint is not None:
         known = "the remembered one" if report.pinned else "not remembered yet; chat connect --tls remembers it"
@@ -120,7 +131,12 @@ class _Probe:
             Message("USER", ["status", "0", "*", "chat status check"]),
             Message("CAP", ["END"]),
         )
-        self.wait_for(self._registered_burst_done)
+        start = time.perf_counter()
+        try:
+            self.wait_for(self._registered_burst_done)
+        except _PasswordRequired:
+            rtt_ms = (time.perf_counter() - start) * 1000  # our registration lines to its refusal
+            return Report(self.address, self.server or self.address, "", None, rtt_ms, password_required=True)
         token = f"status-{time.monotonic_ns()}"
         start = time.perf_counter()
         self.send(Message("PING", [token]))
@@ -146,7 +162,8 @@ class _Probe:
         elif code in (rpl.ERR_NICKNAMEINUSE, rpl.ERR_ERRONEUSNICKNAME):
             self.send(Message("NICK", [f"status-{random.randint(1000, 9999)}"]))
         elif code == rpl.ERR_PASSWDMISMATCH:
-            raise StatusError(f"the server at {self.address} wants a password")
+            self.server = msg.prefix or self.server
+            raise _PasswordRequired
         return code in (rpl.RPL_ENDOFMOTD, rpl.ERR_NOMOTD)
 
     def send(self, *messages: Message) -> None:
