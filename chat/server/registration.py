@@ -105,6 +105,7 @@ def pass_(core: ServerCore, client: Client, msg: Message) -> None:
         core.reply(client, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     if core.settings.auth.password:
+        client.password_tried = True
         client.password_ok = auth.server_password_ok(core, msg.param(0))
 
 
@@ -181,7 +182,10 @@ def _try_register(core: ServerCore, client: Client) -> None:
     if client.registered or client.cap_negotiating or client.nick == "*" or not client.user:
         return
     if core.settings.auth.password and not client.password_ok:
-        log.info("connection %d from %s: refused, wrong or missing server password", client.id, client.host)
+        # A health check (chat status) has no password and is refused every few seconds: not
+        # news. A wrong password could be a guess, so any PASS keeps the line at INFO.
+        level = client.log_level if not client.password_tried else logging.INFO
+        log.log(level, "connection %d from %s: refused, wrong or missing server password", client.id, client.host)
         core.reply(client, rpl.ERR_PASSWDMISMATCH, "Password incorrect")
         core.disconnect(client, "Bad password")
         return

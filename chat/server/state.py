@@ -40,6 +40,7 @@ class Client:
     secure: bool = False  # arrived over the TLS listener (SASL PLAIN and WHOIS need to know)
     account: str | None = None  # logged in (SASL) as this account
     password_ok: bool = False  # sent the right server password (PASS); only asked when one is set
+    password_tried: bool = False  # sent PASS at all, right or wrong (a guess is worth a log line)
     sasl_mechanism: str | None = None  # an AUTHENTICATE exchange is under way
     sasl_buffer: bytearray = field(default_factory=bytearray)  # base64 chunks received so far
     auth_failures: int = 0  # wrong passwords (SASL, OPER) on this connection

@@ -51,6 +51,25 @@ def test_missing_or_wrong_server_password_is_464_then_error(lines: list[str]) ->
     assert h.core.find_nick("alice") is None
 
 
+@pytest.mark.parametrize(
+    ("lines", "level"),
+    [
+        (["CAP REQ chat/probe"], logging.DEBUG),  # chat status every few seconds: not news
+        (["CAP REQ chat/probe", "PASS guess"], logging.INFO),  # a guess is news, probe or not
+        ([], logging.INFO),
+    ],
+)
+def test_a_health_check_refused_for_want_of_a_password_is_not_logged_as_news(
+    caplog: pytest.LogCaptureFixture, lines: list[str], level: int
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="chat.server")
+    h = Harness(auth=Auth(password="s3cret"))
+    c = h.connect().send(*lines, "NICK status-1", "USER s 0 * :S", "CAP END")
+    assert "464" in numerics(c.take())
+    refusals = [r for r in caplog.records if "refused, wrong or missing server password" in r.getMessage()]
+    assert [r.levelno for r in refusals] == [level]
+
+
 def test_right_server_password_registers() -> None:
     h = Harness(auth=Auth(password="s3cret"))
     c = h.connect().send("PASS s3cret", "NICK alice", "USER a 0 * :A")
