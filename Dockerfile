@@ -49,10 +49,12 @@ WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 6667
 
-# Healthy = the server answers an IRC handshake, not just that the process exists. The port
-# follows CHAT_PORT, so overriding the port by variable keeps the check right.
+# Healthy = the server answers an IRC handshake, not just that the process exists. The check
+# reads the server's own settings (the mounted file and CHAT_* variables, CHAT_PORT included):
+# the plain port, or the TLS port when tls.require closed it; a server password's refusal
+# counts as an answer. Keep the path in step with CMD below if you change it.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-    CMD chat status --timeout 4 "127.0.0.1:${CHAT_PORT:-6667}" >/dev/null || exit 1
+    CMD chat status --timeout 4 --config /etc/chat/chat.yaml >/dev/null || exit 1
 
 # tini as PID 1 when the base has it (our Debian base does): it forwards docker stop's SIGTERM
 # and reaps zombies. python:*-slim has no tini; there the command runs as PID 1 itself, which is

@@ -10,6 +10,12 @@ to give, and a health check must not need one).
 
 With ``--tls`` the certificate is checked against the known-servers pin (a changed one fails the
 check) but never pinned: a health check should not decide what a user trusts.
+
+With ``--config`` (:func:`own_server`) it checks the server those settings describe, on this
+machine: loopback when the server listens on every address, its plain port, or its TLS port
+when ``tls.require`` closed the plain one. That is how the container's health check works for
+any config. There the certificate is the server's own, read over loopback, and the check runs
+where nobody has pinned anything (nor should): no pin is looked up or saved.
 """
 
 from __future__ import annotations
@@ -25,10 +31,15 @@ from dataclasses import dataclass, replace
 
 from chat.client import pins, reasons
 from chat.client.address import format_address, parse_server
+from chat.config import Settings
+from chat.fingerprint import fingerprint
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, parse
 from chat.protocol import numerics as rpl
 
-__all__ = ["Report", "StatusError", "main", "probe"]
+__all__ = ["Report", "StatusError", "main", "own_server", "probe"]
+
+#: A server bound to one of these listens on every address; the check then uses loopback.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 _USERS_IN_251 = re.compile(r"There are (\d+) users(?: and (\d+) invisible)?")
 
@@ -53,15 +64,33 @@ class Report:
     password_required: bool = False  # answered 464: up, but version and users are for members only
 
 
-def main(address: str, timeout: float = 5.0, *, tls: bool = False) -> int:
-    """Print what the server reports about itself; 0 if healthy, 1 if not, 2 for a bad address."""
+def own_server(settings: Settings, *, tls: bool = False) -> tuple[str, bool]:
+    """(address, TLS or not) that reaches the server ``settings`` describe from its own machine.
+
+    The plain port unless ``tls.require`` closed it or ``tls`` asks for the TLS one. Raises
+    ValueError when that cannot be known (port 0) or TLS is asked of a server without it."""
+    host = _WILDCARDS.get(settings.host, settings.host)
+    if tls and not settings.tls.enabled:
+        raise ValueError("--tls: the server's settings have no tls.cert and tls.key, so it has no TLS port")
+    use_tls = tls or (settings.tls.enabled and settings.tls.require)
+    port = settings.tls.port if use_tls else settings.port
+    if port == 0:
+        which = "tls.port" if use_tls else "server.port"
+        raise ValueError(f"{which} is 0 (any free port), so only the server's log says which one: give the address")
+    return format_address(host, port), use_tls
+
+
+def main(address: str, timeout: float = 5.0, *, tls: bool = False, check_pin: bool = True) -> int:
+    """Print what the server reports about itself; 0 if healthy, 1 if not, 2 for a bad address.
+
+    ``check_pin=False`` (the server's own settings, over loopback) neither reads nor saves pins."""
     try:
         host, port, tls = parse_server(address, tls=tls)
     except ValueError as err:
         print(f"chat status: {err}", file=sys.stderr)
         return 2
     try:
-        report = probe(host, port, timeout, tls=tls)
+        report = probe(host, port, timeout, tls=tls, check_pin=check_pin)
     except StatusError as err:
         print(f"chat status: {err}", file=sys.stderr)
         return 1
@@ -74,15 +103,28 @@ def main(address: str, timeout: float = 5.0, *, tls: bool = False) -> int:
         print(f"  users online: {users}")
     print(f"  round trip:   {report.rtt_ms:.1f} ms")
     if report.fingerprint is not None:
-        known = "the remembered one" if report.pinned else "not remembered yet; chat connect --tls remembers it"
+        if not check_pin:
+            known = "not compared with remembered ones: checked from the server's own settings"
+        elif report.pinned:
+            known = "the remembered one"
+        else:
+            known = "not remembered yet; chat connect --tls remembers it"
         print(f"  TLS:          {report.fingerprint} ({known})")
     return 0
 
 
 def probe(
-    host: str, port: int, timeout: float, *, tls: bool = False, known_servers: pins.KnownServers | None = None
+    host: str,
+    port: int,
+    timeout: float,
+    *,
+    tls: bool = False,
+    known_servers: pins.KnownServers | None = None,
+    check_pin: bool = True,
 ) -> Report:
-    """Connect, register, PING once and QUIT; raise :class:`StatusError` on any failure."""
+    """Connect, register, PING once and QUIT; raise :class:`StatusError` on any failure.
+
+    With TLS the certificate must match a remembered pin, if any, unless ``check_pin`` is off."""
     address = format_address(host, port)
     deadline = time.monotonic() + timeout
     try:
@@ -96,12 +138,16 @@ def probe(
         except OSError as exc:
             sock.close()
             raise StatusError(pins.handshake_failure(address, exc, timeout)) from None
-        store = known_servers if known_servers is not None else pins.KnownServers()
-        try:
-            verdict = pins.verify(store, host, port, sock.getpeercert(binary_form=True) or b"", pin=False)
-        except (pins.PinMismatch, pins.UnreadablePins) as exc:
-            sock.close()
-            raise StatusError(str(exc)) from None
+        der = sock.getpeercert(binary_form=True) or b""
+        if not check_pin:
+            verdict = pins.Verdict(fingerprint(der), pinned_now=True)
+        else:
+            store = known_servers if known_servers is not None else pins.KnownServers()
+            try:
+                verdict = pins.verify(store, host, port, der, pin=False)
+            except (pins.PinMismatch, pins.UnreadablePins) as exc:
+                sock.close()
+                raise StatusError(str(exc)) from None
     with sock:
         report = _Probe(sock, address, deadline, timeout).run()
     if verdict is None:
