@@ -416,27 +416,62 @@ def cert(
     except ConfigError as err:
         raise _fail(str(err)) from None
     from chat.server.certificate import CertificateExists, default_names, write_pair
+    from chat.server.datafiles import make_data_dir
 
+    directory = settings.data_dir / "tls"
+    old = _old_fingerprint(directory / "cert.pem")
     try:
-        made = write_pair(settings.data_dir / "tls", [*default_names(), *(names or [])], days=days, force=force)
+        make_data_dir(settings.data_dir)  # 0700 when made here, as chat serve would make it
+        made = write_pair(directory, [*default_names(), *(names or [])], days=days, force=force)
     except CertificateExists as err:
         raise _fail(f"chat cert: {err}") from None
     except OSError as err:
-        raise _fail(f"chat cert: cannot write to {settings.data_dir / 'tls'}: {err.strerror or err}") from None
-    typer.echo(f"made a self-signed certificate for: {', '.join(made.names)}")
+        raise _fail(f"chat cert: cannot write to {directory}: {err.strerror or err}") from None
+    replaced = old is not None
+    typer.echo(f"{'replaced the certificate with' if replaced else 'made'} a self-signed certificate for: "
+               f"{', '.join(made.names)}")  # fmt: skip
     typer.echo(f"  certificate: {made.cert}")
     typer.echo(f"  private key: {made.key} (readable by you only)")
     typer.echo(f"  valid until: {made.not_after:%Y-%m-%d}")
     typer.echo(f"  fingerprint: {made.fingerprint}")
+    if old:
+        typer.echo(f"  (the old one was {old})")
     typer.echo("")
-    typer.echo("To turn TLS on, add these lines to the server's config file (paths are inside its data_dir):")
-    typer.echo("")
-    typer.echo("tls:")
-    typer.echo("  cert: tls/cert.pem")
-    typer.echo("  key: tls/key.pem")
-    typer.echo("")
-    typer.echo("Then restart the server; clients connect with: chat connect --tls <address> (port 6697).")
+    if not settings.tls.enabled:
+        typer.echo("To turn TLS on, add these lines to the server's config file (paths are inside its data_dir):")
+        typer.echo("")
+        typer.echo("tls:")
+        typer.echo("  cert: tls/cert.pem")
+        typer.echo("  key: tls/key.pem")
+        typer.echo("")
+    port = settings.tls.port
+    if replaced:
+        typer.echo("The running server keeps the old certificate: restart it to use the new one.")
+        typer.echo(
+            "Every client that connected before with TLS remembers the old certificate and will refuse the new one "
+            "(a warning that it CHANGED). Send your users the new fingerprint above; each compares it with what "
+            "their client shows and only then runs:"
+        )
+        typer.echo(f"  chat trust --forget HOST:{port}      (HOST: the address they connect to)")
+        typer.echo(f"or connects once with: chat connect --tls HOST:{port} --fingerprint {made.fingerprint}")
+        return
+    typer.echo(f"Then restart the server; clients connect with: chat connect --tls <address> (port {port}).")
     typer.echo("Tell your users the fingerprint above: their client shows it on the first TLS connection.")
+
+
+def _old_fingerprint(path: Path) -> str | None:
+    """The fingerprint of the certificate about to be replaced ("" if unreadable), None if none:
+    the admin tells users both, so they can see the change they are asked to accept is this one."""
+    import ssl
+
+    from chat.fingerprint import fingerprint
+
+    if not path.exists():
+        return None
+    try:
+        return fingerprint(ssl.PEM_cert_to_DER_cert(path.read_text(encoding="ascii")))
+    except (OSError, ValueError):
+        return ""
 
 
 @app.command()

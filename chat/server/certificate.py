@@ -23,6 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from chat.fingerprint import fingerprint
 from chat.server.addresses import lan_addresses
+from chat.server.datafiles import DIR_MODE
 
 __all__ = ["CertificateExists", "Made", "default_names", "make_pair", "write_pair"]
 
@@ -108,7 +109,9 @@ def write_pair(directory: Path, names: Iterable[str], *, days: int = DEFAULT_DAY
             "and would refuse a new one until they forget the old pin. Use --force to replace it anyway."
         )
     cert_pem, key_pem, listed = make_pair(names, days)
-    directory.mkdir(parents=True, exist_ok=True)
+    # Private like the data directory it sits in (chat/server/datafiles.py); an existing one is
+    # left as the admin made it. Missing parents get the usual mode: callers make data_dir first.
+    directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     _write(key_path, key_pem, 0o600)
     _write(cert_path, cert_pem, 0o644)
     cert = x509.load_pem_x509_certificate(cert_pem)

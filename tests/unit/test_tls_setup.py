@@ -149,3 +149,50 @@ def test_chat_trust_lists_and_forgets(tmp_path: Path) -> None:
 def test_connect_refuses_a_malformed_fingerprint_as_a_usage_error() -> None:
     result = runner.invoke(app, ["connect", "chat.lan", "--fingerprint", "SHA256:nope"])
     assert result.exit_code == 2 and "--fingerprint" in result.stderr and "Traceback" not in result.output
+
+
+def test_chat_cert_names_the_configured_tls_port(tmp_path: Path) -> None:
+    config = tmp_path / "chat.yaml"
+    config.write_text(f"server:\n  data_dir: {tmp_path / 'data'}\ntls:\n  port: 7697\n", encoding="utf-8")
+    result = runner.invoke(app, ["cert", "--config", str(config)], env={"CHAT_DATA_DIR": None})
+    assert result.exit_code == 0, result.output
+    assert "chat connect --tls <address> (port 7697)" in result.stdout
+    assert "6697" not in result.stdout
+
+
+def test_chat_cert_force_says_what_replacing_means(tmp_path: Path) -> None:
+    config = tmp_path / "chat.yaml"
+    config.write_text(
+        f"server:\n  data_dir: {tmp_path / 'data'}\ntls:\n  cert: tls/cert.pem\n  key: tls/key.pem\n  port: 7697\n",
+        encoding="utf-8",
+    )
+    env = {"CHAT_DATA_DIR": None}
+    first = runner.invoke(app, ["cert", "--config", str(config)], env=env)
+    assert first.exit_code == 0, first.output
+    from chat.fingerprint import fingerprint
+
+    cert_path = tmp_path / "data" / "tls" / "cert.pem"
+    old_print = fingerprint(ssl.PEM_cert_to_DER_cert(cert_path.read_text()))
+    forced = runner.invoke(app, ["cert", "--config", str(config), "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    new_print = fingerprint(ssl.PEM_cert_to_DER_cert(cert_path.read_text()))
+    out = forced.stdout
+    assert new_print != old_print and f"fingerprint: {new_print}" in out and old_print in out
+    assert "restart it to use the new one" in out
+    assert "will refuse the new one" in out
+    assert "chat trust --forget HOST:7697" in out
+    assert f"--fingerprint {new_print}" in out
+    assert "first TLS connection" not in out and "To turn TLS on" not in out  # not first-install text
+
+
+def test_chat_cert_makes_the_data_dir_and_tls_dir_private(tmp_path: Path) -> None:
+    """Run before the first chat serve (the README's order), it makes the directories the server
+    would have made 0700; the server leaves existing directories as they are."""
+    old_umask = os.umask(0o022)
+    try:
+        data = tmp_path / "new" / "data"
+        result = runner.invoke(app, ["cert", "--data-dir", str(data)])
+    finally:
+        os.umask(old_umask)
+    assert result.exit_code == 0, result.output
+    assert (data.stat().st_mode & 0o777, (data / "tls").stat().st_mode & 0o777) == (0o700, 0o700)
