@@ -604,7 +604,11 @@ def user_add(
         typer.echo(f'an account named "{name}" already exists (change its password with: chat user passwd)', err=True)
         raise typer.Exit(1)
     store.add(name, _read_password(password_stdin), oper=oper)
-    typer.echo(f"added {'operator ' if oper else ''}account {name}")
+    # The path, because without --config this is ./data: a server run from elsewhere, or with
+    # another data_dir, would never see the account, and nothing else would say so.
+    typer.echo(
+        f"added {'operator ' if oper else ''}account {name} to {store.path} — the server must use the same data_dir"
+    )
 
 
 @user_app.command("passwd")
@@ -620,7 +624,7 @@ def user_passwd(
         typer.echo(f'there is no account named "{name}"', err=True)
         raise typer.Exit(1)
     store.set_password(name, _read_password(password_stdin))
-    typer.echo(f"changed the password of {name}")
+    typer.echo(f"changed the password of {name} in {store.path}")
 
 
 @user_app.command("remove")
@@ -632,21 +636,24 @@ def user_remove(
     """Delete an account (someone logged in stays connected until they leave)."""
     from chat.server.accounts import AccountError
 
+    store = _open_accounts(config, data_dir)
     try:
-        _open_accounts(config, data_dir).remove(name)
+        store.remove(name)
     except AccountError as err:
-        typer.echo(str(err), err=True)
+        typer.echo(f"{err} (in {store.path})", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"removed account {name}")
+    typer.echo(f"removed account {name} from {store.path}")
 
 
 @user_app.command("list")
 def user_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Show every account: name, operator or not, when it was created."""
-    accounts = _open_accounts(config, data_dir).all()
+    store = _open_accounts(config, data_dir)
+    accounts = store.all()
     if not accounts:
-        typer.echo("no accounts yet (add one with: chat user add NAME)")
+        typer.echo(f"no accounts yet in {store.path} (add one with: chat user add NAME)")
         return
+    typer.echo(f"accounts in {store.path}:")
     width = max(len("name"), *(len(a.name) for a in accounts))
     typer.echo(f"{'name':<{width}}  oper  created")
     for account in accounts:

@@ -25,8 +25,9 @@ def test_add_list_passwd_remove(tmp_path: Path) -> None:
     code, out, _ = user("list", "--data-dir", data)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "oper", "created"]
-    assert lines[1].split()[:2] == ["Alice", "yes"] and lines[2].split()[:2] == ["bob", "no"]
+    assert lines[0] == f"accounts in {tmp_path / 'data' / 'accounts.sqlite3'}:"
+    assert lines[1].split() == ["name", "oper", "created"]
+    assert lines[2].split()[:2] == ["Alice", "yes"] and lines[3].split()[:2] == ["bob", "no"]
     store = AccountStore(tmp_path / "data" / "accounts.sqlite3")
     assert store.verify("alice", "correct horse") is not None
     assert user("passwd", "alice", "--password-stdin", "--data-dir", data, stdin="battery staple\n")[0] == 0
@@ -34,6 +35,22 @@ def test_add_list_passwd_remove(tmp_path: Path) -> None:
     assert store.verify("alice", "battery staple") is not None
     assert user("remove", "ALICE", "--data-dir", data)[0] == 0
     assert not store.exists("alice")
+
+
+def test_every_change_names_the_accounts_file_it_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config the file is ./data/accounts.sqlite3: say so, or an account made in the
+    wrong directory is silently invisible to the server."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "data" / "accounts.sqlite3"
+    code, out, _ = user("add", "erin", "--password-stdin", stdin="erins password\n")
+    assert code == 0
+    assert out == f"added account erin to {path} — the server must use the same data_dir\n"
+    assert user("passwd", "erin", "--password-stdin", stdin="new password!\n")[1] == (
+        f"changed the password of erin in {path}\n"
+    )
+    assert user("list")[1].startswith(f"accounts in {path}:\n")
+    assert user("remove", "erin")[1] == f"removed account erin from {path}\n"
+    assert user("list")[1] == f"no accounts yet in {path} (add one with: chat user add NAME)\n"
 
 
 def test_data_dir_from_the_environment_and_from_the_config(tmp_path: Path) -> None:
