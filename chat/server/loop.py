@@ -462,17 +462,34 @@ def _log_start(loop: ServerLoop, bound: list[Listening]) -> None:
         )
     where = "memory only: lost on restart" if settings.history.store == "memory" else str(settings.data_dir)
     log.info("message history: %s", where)
-    hints: list[str] = []
-    for listening in bound:
-        first, *others = connect_hints(listening.host, listening.port)
-        also = f" (or {', '.join(others)})" if others else ""
-        hints.append(("--tls " if listening.tls else "") + first + also)
-    if in_container() and bound[0].host in ("0.0.0.0", "::", ""):
-        # The addresses seen from inside belong to the container's private network.
-        log.info(
-            "from other machines on the LAN: chat connect <the LAN address of the machine running this "
-            "container>:<the port it publishes>; inside the container's network: %s",
-            "; ".join(hints),
-        )
-    else:
-        log.info("from other machines on the LAN: chat connect %s", "; chat connect ".join(hints))
+    log.info("from other machines on the LAN: %s", connect_advice(bound, container=in_container()))
+
+
+def connect_advice(bound: list[Listening], *, container: bool) -> str:
+    """What to type on another machine, in one form throughout: the plain port while it is open
+    (TLS named as the other way in), else ``--tls`` and the TLS port everywhere, so a TLS-only
+    server is never shown with a command that cannot reach it.
+
+    In a container on a wildcard address, our own addresses are the container network's: the
+    LAN uses the host's address and whatever port Docker publishes for ours."""
+    plain = next((b for b in bound if not b.tls), None)
+    secure = next((b for b in bound if b.tls), None)
+    first = plain or secure
+    assert first is not None, "serve() logs only after something was bound"
+    also_tls = secure if plain is not None else None
+
+    def command(listening: Listening, where: str) -> str:
+        return "chat connect " + ("--tls " if listening.tls else "") + where
+
+    first_here, *others = connect_hints(first.host, first.port)
+    here = command(first, first_here) + (f" (or {', '.join(others)})" if others else "")
+    if also_tls is not None:
+        here += "; with TLS: " + command(also_tls, connect_hints(also_tls.host, also_tls.port)[0])
+    if not (container and first.host in ("0.0.0.0", "::", "")):
+        return here
+    outside = command(
+        first, f"<the LAN address of the machine running this container>:<the port it publishes for {first.port}>"
+    )
+    if also_tls is not None:
+        outside += "; with TLS: " + command(also_tls, f"<that address>:<the port it publishes for {also_tls.port}>")
+    return f"{outside}; inside the container's network: {here}"
