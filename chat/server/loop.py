@@ -462,6 +462,11 @@ def _log_start(loop: ServerLoop, bound: list[Listening]) -> None:
         )
     where = "memory only: lost on restart" if settings.history.store == "memory" else str(settings.data_dir)
     log.info("message history: %s", where)
+    # Who may get in is as much the admin's setting as where: said once, the password never.
+    if settings.auth.password:
+        log.info("a server password is required (auth.password)")
+    if settings.auth.reserve_nicks:
+        log.info("registered nicks are reserved for their accounts")
     log.info("from other machines on the LAN: %s", connect_advice(bound, container=in_container()))
 
 

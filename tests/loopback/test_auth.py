@@ -71,6 +71,25 @@ def in_room(channel: str) -> Callable[[ev.Event], bool]:
 # --------------------------------------------------------------------------- server password
 
 
+def test_start_up_log_says_a_password_and_reserved_nicks_are_on_but_not_the_password(tmp_path: Path) -> None:
+    server = start_server(tmp_path, f"  password: {SERVER_PASSWORD}\n  reserve_nicks: true\n")
+    try:
+        server.wait_for_log(r"from other machines on the LAN")
+        log = server.log()
+        assert "INFO chat.server.loop: a server password is required (auth.password)\n" in log
+        assert "INFO chat.server.loop: registered nicks are reserved for their accounts\n" in log
+        assert SERVER_PASSWORD not in log
+    finally:
+        server.stop()
+    (tmp_path / "open").mkdir()
+    plain = start_server(tmp_path / "open", "  reserve_nicks: false\n")
+    try:
+        plain.wait_for_log(r"from other machines on the LAN")
+        assert "server password is required" not in plain.log() and "nicks are reserved" not in plain.log()
+    finally:
+        plain.stop()
+
+
 def test_server_password_missing_wrong_and_right(tmp_path: Path) -> None:
     server = start_server(tmp_path, f"  password: {SERVER_PASSWORD}\n")
     try:
