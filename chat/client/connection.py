@@ -470,7 +470,10 @@ class Connection:
             got = fingerprint(der)
             raise _LinkEnded(pins.unsaved_pin_refusal(self.address, got, where, exc)) from None
         if verdict.pinned_now:
-            self._emit(ev.CertificatePinned(self.address, verdict.fingerprint, str(self.known_servers.path)))
+            path = str(self.known_servers.path)
+            self._emit(
+                ev.CertificatePinned(self.address, verdict.fingerprint, path, verdict.given, verdict.replaced or "")
+            )
         return secured
 
     def _stop_reason(self) -> str:

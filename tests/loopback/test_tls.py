@@ -14,6 +14,7 @@ import pytest
 from chat.client import events as ev
 from chat.client.connection import Connection
 from chat.client.pins import KnownServers, server_key
+from chat.client.render import describe
 from chat.server.certificate import write_pair
 from tests.helpers.clients import Clients
 from tests.helpers.irc_peer import Peer
@@ -268,3 +269,13 @@ def test_a_plain_link_that_ends_after_talking_gets_no_tls_hint(connect: Connect,
     tls_server.terminate()
     closed = events.wait_for(lambda e: isinstance(e, ev.Closed))
     assert isinstance(closed, ev.Closed) and "--tls" not in closed.reason
+
+
+def test_a_given_fingerprint_that_matches_is_not_announced_as_a_first_connection(
+    tls_server: ServerProcess, connect: Connect, known: KnownServers
+) -> None:
+    given = fingerprint_in_log(tls_server)
+    _alice, events = connect("alice", fingerprint=given)
+    pinned = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
+    assert isinstance(pinned, ev.CertificatePinned) and pinned.given and not pinned.replaced
+    assert "first TLS connection" not in (describe(pinned) or "")

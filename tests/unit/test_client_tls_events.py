@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chat.client import events as ev
+from chat.client import pins
 from chat.client.gui_model import SERVER, ChatModel
 from chat.client.render import describe, to_json
 
@@ -20,6 +23,8 @@ def test_first_use_notice_names_address_fingerprint_and_file() -> None:
         "address": "chat.lan:6697",
         "fingerprint": OLD,
         "file": "/home/a/.config/chat/known_servers",
+        "given": False,
+        "replaced": "",
     }
     model = ChatModel("chat.lan:6697", "alice")
     model.apply(event)
@@ -40,3 +45,22 @@ def test_changed_warning_says_what_it_may_be_and_what_to_do() -> None:
 def test_a_fingerprint_given_in_advance_gets_its_own_wording() -> None:
     text = describe(ev.CertificateChanged("chat.lan:6697", OLD, NEW, "/tmp/known", given=True)) or ""
     assert "--fingerprint" in text and "CHANGED" not in text
+
+
+def test_a_fingerprint_the_user_gave_is_not_called_a_first_connection() -> None:
+    """The user compared it already (it was checked against --fingerprint): nothing to compare."""
+    text = describe(ev.CertificatePinned("chat.lan:6697", NEW, "/tmp/known", given=True)) or ""
+    assert (
+        text
+        == f"the TLS certificate of chat.lan:6697 matches the fingerprint you gave ({NEW}); remembered in /tmp/known"
+    )
+    replacing = describe(ev.CertificatePinned("chat.lan:6697", NEW, "/tmp/known", given=True, replaced=OLD)) or ""
+    assert "first TLS connection" not in replacing and "compare" not in replacing
+    assert f"it replaces the old pin {OLD} in /tmp/known" in replacing
+
+
+def test_the_window_says_how_to_accept_a_new_certificate_without_command_line_options() -> None:
+    text = pins.changed_warning("chat.lan:6697", OLD, NEW, Path("/tmp/known"), window=True)
+    assert "chat trust --forget chat.lan:6697" in text and "press Connect again" in text
+    assert f"chat gui --fingerprint {NEW} chat.lan:6697" in text
+    assert "connect with --fingerprint" not in text
