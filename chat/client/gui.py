@@ -29,9 +29,9 @@ from chat.client import events as ev
 from chat.client.address import format_address, parse_server
 from chat.client.connection import Connection
 from chat.client.formatting import Style
-from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line
+from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line, certificate_warning, for_the_window
 from chat.client.inputline import InputLine
-from chat.client.render import clock, describe, nick_slot, plain
+from chat.client.render import clock, nick_slot, plain
 from chat.protocol import valid_nick
 
 __all__ = ["App", "Login", "run"]
@@ -94,10 +94,13 @@ def run(
     tls: bool = False,
     login: Login | None = None,
     plaintext_login: bool = False,
+    fingerprint: str | None = None,
 ) -> int:
     """Open the window and chat until it is closed; the exit code for the shell. ``login``
     prefills the form's password and account fields (``--password-file``, ``--account`` and
-    the environment); ``plaintext_login`` lets account passwords go over a plain connection."""
+    the environment); ``plaintext_login`` lets account passwords go over a plain connection;
+    ``fingerprint`` (``--fingerprint``) is the certificate the server must have, as in
+    ``chat connect``: how a user accepts a new certificate after checking it with the admin."""
     try:
         root = tk.Tk(className="chat")
     except tk.TclError as err:
@@ -107,6 +110,8 @@ def run(
         return 1
     _log_to_file()
     options: dict[str, object] = {"plaintext_login": True} if plaintext_login else {}
+    if fingerprint is not None:
+        options["fingerprint"] = fingerprint
     app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls, login=login, connection_options=options)
     root.mainloop()
     return app.exit_code
@@ -161,7 +166,9 @@ class App:
         root.report_callback_exception = self._on_error
         root.bind("<Destroy>", self._on_destroy, add="+")
         remembered = prefs.load()
+        # A --fingerprint is a TLS certificate's: it means TLS, whatever was remembered.
         tls = tls if address else remembered.tls
+        tls = tls or self.connection_options.get("fingerprint") is not None
         login = login or Login()
         account = login.account or ("" if address else remembered.account)
         # An account password (CHAT_ACCOUNT_PASSWORD) without any account name to go with it is
@@ -270,7 +277,7 @@ class App:
         if self.conn is not None:
             return  # already trying (Enter pressed twice)
         login = login or Login()
-        host, port, tls = parse_server(address, tls=tls)
+        host, port, tls = parse_server(address, tls=tls or self.connection_options.get("fingerprint") is not None)
         self.typed = prefs.Remembered(address, nick, tls, login.account)
         self.conn = Connection(
             host,
@@ -386,10 +393,10 @@ class App:
                         self._refused_first(event)
                         return
                     elif isinstance(event, ev.CertificateChanged):  # the whole warning, not just "refused"
-                        self._failed_first(describe(event) or "the server's certificate changed")
+                        self._failed_first(certificate_warning(event))
                         return
                     elif isinstance(event, ev.Disconnected):
-                        self._failed_first(event.reason)
+                        self._failed_first(for_the_window(event.reason))
                         return
                     continue
                 assert self.model is not None

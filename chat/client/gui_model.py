@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from chat.client import commands as cmd
 from chat.client import events as ev
+from chat.client import pins
 from chat.client.dispatch import Leave, carry_out
 from chat.client.formatting import clean
 from chat.client.mentions import is_mention
 from chat.client.render import describe, plain
 from chat.protocol import casefold, is_channel
 
-__all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line"]
+__all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line", "certificate_warning", "for_the_window"]
 
 #: Key of the conversation that holds what the server says to everyone (welcome, MOTD); no
 #: nick or channel can be spelled like this, and Tk accepts it as an item id.
@@ -39,6 +41,21 @@ TRIM_BY = 500
 CAUGHT_UP_NOTICE = 10.0
 
 _ids = itertools.count(1)
+
+
+def certificate_warning(event: ev.CertificateChanged) -> str:
+    """The changed-certificate warning as the window says it: the way out it names must work
+    from the window (``chat trust --forget`` then Connect), not a terminal client's option."""
+    return pins.changed_warning(
+        event.address, event.expected, event.got, Path(event.file), given=event.given, window=True
+    )
+
+
+def for_the_window(reason: str) -> str:
+    """A connection reason with the terminal's advice put the window's way: the form has a TLS
+    box, not a --tls option."""
+    return reason.replace("connect with --tls", "tick TLS and connect again").replace("(--tls, port", "(tick TLS; port")
+
 
 LineKind = Literal["message", "action", "notice", "event", "info", "error"]
 SendState = Literal["", "pending", "sent", "failed"]
@@ -501,7 +518,7 @@ class ChatModel:
 
     def _on_CertificateChanged(self, event: ev.CertificateChanged) -> None:
         for key in {SERVER, self.current}:
-            self._add(key, Line("error", describe(event) or ""))
+            self._add(key, Line("error", certificate_warning(event)))
 
     def _on_Error(self, event: ev.Error) -> None:
         self._add(self.current, Line("error", plain(event.text)))

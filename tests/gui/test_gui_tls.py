@@ -62,4 +62,32 @@ def test_a_changed_certificate_is_explained_in_the_form(root: tk.Tk, tls_server:
     app = App(root, f"ircs://127.0.0.1:{tls_server.tls_port}", "alice", connection_options=FAST)
     pump(root, lambda: app.form is not None and "CHANGED" in app.form.message.get(), what="the warning")
     assert app.chat is None and app.conn is None
-    assert app.form is not None and "chat trust --forget" in app.form.message.get()
+    message = app.form.message.get() if app.form is not None else ""
+    assert "chat trust --forget" in message and "press Connect again" in message
+    # The option the warning names exists for this window (chat gui --fingerprint), and no other.
+    assert "chat gui --fingerprint SHA256:" in message and "connect with --fingerprint" not in message
+
+
+def test_a_fingerprint_given_to_the_window_replaces_the_old_pin_and_says_so(
+    root: tk.Tk, tls_server: ServerProcess, tmp_path: Path
+) -> None:
+    known = KnownServers(tmp_path / "config" / "chat" / "known_servers")
+    key = server_key("127.0.0.1", tls_server.tls_port or 0)
+    old = "SHA256:" + ":".join(["00"] * 32)
+    known.remember(key, old)
+    given = tls_server.wait_for_log(r"TLS certificate fingerprint: (SHA256:[0-9A-F:]{95})").group(1)
+    options = {**FAST, "fingerprint": given}
+    app = App(root, f"127.0.0.1:{tls_server.tls_port}", "alice", connection_options=options)
+    pump(root, lambda: app.chat is not None, what="the chat window")
+    assert app.model is not None
+    texts = [line.text for line in app.model.conversation(SERVER).lines]
+    assert any("matches the fingerprint you gave" in text and f"replaces the old pin {old}" in text for text in texts)
+    assert known.get(key) == given
+
+
+def test_forgetting_tls_is_explained_in_the_form(root: tk.Tk, tls_server: ServerProcess) -> None:
+    app = App(root, f"127.0.0.1:{tls_server.tls_port}", "alice", connection_options=FAST)
+    form = app.form
+    assert form is not None
+    pump(root, lambda: "TLS" in form.message.get(), what="the hint")
+    assert "tick TLS and connect again" in form.message.get()

@@ -73,4 +73,3 @@ def test_clients_find_the_server_and_find_it_again_at_its_new_address(lab: Lab) 
     assert [s["address"] for s in discover(looker)] == [f"{second_ip}:6667"]
     for node in [server, *clients]:
         assert "Traceback" not in node.stdout() + node.stderr(), node.output()
-
