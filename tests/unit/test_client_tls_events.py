@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chat.client import events as ev
-from chat.client import pins
+from chat.client import gui_model, pins
 from chat.client.gui_model import SERVER, ChatModel
 from chat.client.render import describe, to_json
 
@@ -39,7 +39,8 @@ def test_changed_warning_says_what_it_may_be_and_what_to_do() -> None:
     model = ChatModel("chat.lan:6697", "alice")
     model.apply(event)
     (line,) = model.conversation(SERVER).lines
-    assert line.kind == "error" and line.text == text
+    # The window words the way out for itself (Connect again, chat gui --fingerprint).
+    assert line.kind == "error" and line.text == gui_model.certificate_warning(event)
 
 
 def test_a_fingerprint_given_in_advance_gets_its_own_wording() -> None:
@@ -64,3 +65,4 @@ def test_the_window_says_how_to_accept_a_new_certificate_without_command_line_op
     assert "chat trust --forget chat.lan:6697" in text and "press Connect again" in text
     assert f"chat gui --fingerprint {NEW} chat.lan:6697" in text
     assert "connect with --fingerprint" not in text
+
