@@ -160,6 +160,12 @@ class ChatModel:
         self._pending: set[str] = set()
         self._in_burst = False  # between the welcome and our first JOIN: server chatter goes to its tab
         self._wanted_target: str | None = None  # /join or /query: show it when it appears
+        # A certificate remembered on first use, to compare with the admin's fingerprint. The
+        # notice comes before the window opens on a room, so it is copied into the first room
+        # shown (``_unseen_pin``), and the status bar asks to check it until the server tab
+        # has been looked at (``check_fingerprint``).
+        self._unseen_pin: str | None = None
+        self.check_fingerprint = False
         self._changes = Changes()
 
     # ------------------------------------------------------------------------ queries
@@ -201,6 +207,8 @@ class ChatModel:
                 text = f"Reconnected — caught up on {self.caught_up} missed {self._noun(self.caught_up)} · " + text
             if waiting:
                 text += f" · {waiting} {noun} waiting"
+            if self.check_fingerprint:
+                text += " · new TLS certificate remembered: compare its fingerprint with the admin's (server tab)"
             return text
         if self.state == "closed":
             return f"Disconnected: {self.reason}" if self.reason else "Disconnected"
@@ -413,6 +421,8 @@ class ChatModel:
                 self._wanted_target = None
                 self._switch(key)
             self._add(key, Line("event", f"you joined {event.channel}"), count=False)
+            if self._unseen_pin is not None and self.current == key:
+                self._show_pin(self._unseen_pin)
         else:
             conv.members[casefold(event.nick)] = event.nick
             self._add(key, Line("event", f"{event.nick} joined"), count=False)
@@ -514,7 +524,15 @@ class ChatModel:
         self._add(key, Line("info", plain(event.text)), count=False)
 
     def _on_CertificatePinned(self, event: ev.CertificatePinned) -> None:
-        self._add(SERVER, Line("event", describe(event) or ""))
+        text = describe(event) or ""
+        self._add(SERVER, Line("event", text))
+        if self.current == SERVER:
+            self._unseen_pin = text  # the window is about to open on a room: it goes there too
+        else:
+            self._show_pin(text)
+        if not event.given:  # one the user gave was compared already
+            self.check_fingerprint = True
+            self._changes.status = True
 
     def _on_CertificateChanged(self, event: ev.CertificateChanged) -> None:
         for key in {SERVER, self.current}:
@@ -536,7 +554,19 @@ class ChatModel:
             self._changes.sidebar = True
         return key
 
+    def _show_pin(self, text: str) -> None:
+        """The certificate notice in the conversation on screen, and the server tab marked
+        unread, since that is where the user looks; the notice lives in the server tab."""
+        self._unseen_pin = None
+        self._add(self.current, Line("event", text))
+        server = self.conversations[SERVER]
+        server.unread += 1
+        self._changes.sidebar = True
+
     def _switch(self, key: str) -> None:
+        if key == SERVER and self.check_fingerprint:
+            self.check_fingerprint = False  # the user looked at it
+            self._changes.status = True
         if key != self.current:
             self.current = key
             self._changes.switched = self._changes.members = True

@@ -42,6 +42,14 @@ def test_tls_box_connects_pins_and_is_remembered(root: tk.Tk, tls_server: Server
     assert app.model is not None
     server_tab = [line.text for line in app.model.conversation(SERVER).lines]
     assert any(text.startswith(f"first TLS connection to 127.0.0.1:{tls_server.tls_port}") for text in server_tab)
+    # The window opens on #lobby: the fingerprint to compare is shown there and in the status bar,
+    # and the server tab is marked.
+    model, chat = app.model, app.chat
+    assert chat is not None
+    pump(root, lambda: model.current == "#lobby", what="#lobby on screen")
+    assert "first TLS connection to" in chat.text.get("1.0", "end")
+    assert "compare its fingerprint" in chat.status.get()
+    assert str(chat.sidebar.item(SERVER, "values")[0]) == "1"
     known = tmp_path / "config" / "chat" / "known_servers"  # XDG_CONFIG_HOME is the test's
     assert server_key("127.0.0.1", tls_server.tls_port or 0) in KnownServers(known).entries()
     remembered = json.loads((tmp_path / "config" / "chat" / "gui.json").read_text())

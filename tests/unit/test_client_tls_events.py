@@ -66,3 +66,37 @@ def test_the_window_says_how_to_accept_a_new_certificate_without_command_line_op
     assert f"chat gui --fingerprint {NEW} chat.lan:6697" in text
     assert "connect with --fingerprint" not in text
 
+
+def test_the_first_use_notice_reaches_the_room_the_window_opens_on() -> None:
+    """The window opens on #lobby, not on the server tab: the fingerprint to compare must be there,
+    the server tab marked, and the status bar must say so until the server tab is looked at."""
+    model = ChatModel("chat.lan:6697", "alice")
+    notice = ev.CertificatePinned("chat.lan:6697", OLD, "/tmp/known")
+    for event in (
+        ev.Connecting("chat.lan:6697", 1),
+        notice,
+        ev.Connected("chat.lan", "alice", "chat.lan:6697"),
+        ev.Joined("#lobby", "alice", own=True),
+    ):
+        model.apply(event)
+    assert model.current == "#lobby"
+    text = describe(notice) or ""
+    assert text in [line.text for line in model.conversation().lines]
+    assert model.conversation(SERVER).unread == 1
+    assert "fingerprint" in model.status_text() and "server tab" in model.status_text()
+    model.select(SERVER)
+    assert "fingerprint" not in model.status_text()
+    # Once shown, a room joined later does not get it again.
+    model.apply(ev.Joined("#dev", "alice", own=True))
+    assert text not in [line.text for line in model.conversation("#dev").lines]
+
+
+def test_a_fingerprint_the_user_gave_needs_no_reminder() -> None:
+    model = ChatModel("chat.lan:6697", "alice")
+    for event in (
+        ev.CertificatePinned("chat.lan:6697", OLD, "/tmp/known", given=True),
+        ev.Connected("chat.lan", "alice", "chat.lan:6697"),
+        ev.Joined("#lobby", "alice", own=True),
+    ):
+        model.apply(event)
+    assert "fingerprint" not in model.status_text()
