@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chat.client.gui import App
-from chat.client.gui_model import SERVER
+from chat.client import events as ev
+from chat.client.gui import App, Login
+from chat.client.gui_model import SERVER, certificate_warning
 from chat.client.pins import KnownServers, server_key
 from tests.gui.conftest import pump
 from tests.helpers.server_process import ServerProcess
@@ -99,3 +100,21 @@ def test_forgetting_tls_is_explained_in_the_form(root: tk.Tk, tls_server: Server
     assert form is not None
     pump(root, lambda: "TLS" in form.message.get(), what="the hint")
     assert "tick TLS and connect again" in form.message.get()
+
+
+def test_a_long_warning_keeps_the_form_usable_in_the_default_window(root: tk.Tk) -> None:
+    """The trial's screen: the login fold open and a CHANGED warning pushed the title and the
+    server field off the top of the 1000x640 window and ran off the bottom."""
+    app = App(root, "127.0.0.1:7697", None, login=Login("secret"))  # a password: the fold is open
+    form = app.form
+    assert form is not None and form.login_shown
+    old, new = "SHA256:" + ":".join(["15"] * 32), "SHA256:" + ":".join(["8D"] * 32)
+    form.error(certificate_warning(ev.CertificateChanged("127.0.0.1:7697", old, new, "/tmp/known")))
+    pump(root, lambda: form.message_scroll.winfo_ismapped(), what="the warning's scroll bar")
+    top = form.address_entry.winfo_rooty() - root.winfo_rooty()
+    assert 0 <= top < root.winfo_height(), "the server field is off the window"
+    assert form.message_text.winfo_height() < root.winfo_height() // 3
+    assert form.message.get().startswith("WARNING") and "CHANGED" in form.message_text.get("1.0", "end")
+    # The example address is the server field's, right under it, not under the nickname.
+    assert form.hint.master.grid_info()["row"] == form.address_entry.grid_info()["row"] + 1
+    assert form.nick_entry.grid_info()["row"] > form.hint.master.grid_info()["row"]
