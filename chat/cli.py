@@ -371,8 +371,11 @@ def gui(
         ),
     ] = None,
     plaintext_login: Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)] = False,
+    fingerprint: Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)] = None,
 ) -> None:
     """Chat from a desktop window."""
+    pinned = _fingerprint(fingerprint)
+    tls = tls or pinned is not None
     if address is not None:
         _check_server(address, tls)
     if nick is not None and not valid_nick(nick, len(nick)):
@@ -389,7 +392,15 @@ def gui(
     login = Login(server_password, account or "", os.environ.get("CHAT_ACCOUNT_PASSWORD", ""))
     chosen = nick if nick is not None else (_default_nick() if address else None)
     raise typer.Exit(
-        run_gui(address, chosen, fallback_nick=_default_nick(), tls=tls, login=login, plaintext_login=plaintext_login)
+        run_gui(
+            address,
+            chosen,
+            fallback_nick=_default_nick(),
+            tls=tls,
+            login=login,
+            plaintext_login=plaintext_login,
+            fingerprint=pinned,
+        )
     )
 
 

@@ -405,7 +405,10 @@ class Connection:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except OSError as exc:
-            return reasons.connect_failure(self.host, self.address, exc, self.connect_timeout), False
+            reason = reasons.connect_failure(
+                self.host, self.address, exc, self.connect_timeout, port=self.port, tls=self.tls
+            )
+            return reason, False
         if self.tls:
             try:
                 sock = self._secure(sock)
@@ -418,7 +421,10 @@ class Connection:
         except _LinkEnded as ended:
             return str(ended), link.session.registered
         except OSError as exc:
-            return reasons.link_failure(self.address, exc), link.session.registered
+            reason = reasons.link_failure(self.address, exc)
+            if isinstance(exc, ConnectionResetError | BrokenPipeError):
+                reason = link.before_irc(reason)
+            return reason, link.session.registered
         except Exception as exc:
             log.exception("error on the connection to %s", self.address)
             self._emit(ev.Error(f"internal error in the connection ({exc.__class__.__name__}); reconnecting"))
@@ -464,7 +470,10 @@ class Connection:
             got = fingerprint(der)
             raise _LinkEnded(pins.unsaved_pin_refusal(self.address, got, where, exc)) from None
         if verdict.pinned_now:
-            self._emit(ev.CertificatePinned(self.address, verdict.fingerprint, str(self.known_servers.path)))
+            path = str(self.known_servers.path)
+            self._emit(
+                ev.CertificatePinned(self.address, verdict.fingerprint, path, verdict.given, verdict.replaced or "")
+            )
         return secured
 
     def _stop_reason(self) -> str:
@@ -508,6 +517,15 @@ class _Link:
         self.quit_deadline: float | None = None  # set at /quit: the whole goodbye ends by then
         self.quit_sent = False
         self.register_by = self.last_rx + conn.ping_timeout  # a server that never lets us in is as dead
+        self.heard = False  # a whole line came from the server: it speaks IRC here
+        self.tls_reply = False  # its first bytes were a TLS record: a TLS port
+
+    def before_irc(self, reason: str) -> str:
+        """``reason`` for the link ending, with a hint when a plain link ended before the server
+        said one IRC line: the usual cause is a TLS port, which hangs up on plain text."""
+        if self.conn.tls or self.heard:
+            return reason
+        return reasons.plain_to_tls_port(reason, self.conn.port, tls_reply=self.tls_reply)
 
     def run(self) -> str:
         conn = self.conn
@@ -681,10 +699,13 @@ class _Link:
         if not data:
             if self.quit_sent:
                 raise _LinkEnded("you left the chat")
-            raise _LinkEnded(reasons.server_closed(self.conn.address, self.session.error_text))
+            raise _LinkEnded(self.before_irc(reasons.server_closed(self.conn.address, self.session.error_text)))
         self.last_rx = time.monotonic()
         self.ping_sent = False
+        if not self.heard and not self.tls_reply:
+            self.tls_reply = reasons.looks_like_tls(data)
         for line in self.reader.feed(data):
+            self.heard = True
             if isinstance(line, LineTooLong):
                 log.warning("ignoring a %d-byte line from %s", line.length, self.conn.address)
                 continue

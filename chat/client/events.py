@@ -246,12 +246,16 @@ class Refused(Event):
 
 @dataclass(frozen=True, slots=True)
 class CertificatePinned(Event):
-    """First TLS contact with ``address``: its certificate's ``fingerprint`` is now remembered in
-    ``file``; the user should compare it once with what the server's admin says."""
+    """A certificate of ``address`` is remembered now in ``file``. On a first contact the user
+    should compare its ``fingerprint`` once with what the server's admin says; when it matched
+    the one given with ``--fingerprint`` (``given``) that was done, and it may have ``replaced``
+    an older pin (its fingerprint, else empty)."""
 
     address: str
     fingerprint: str
     file: str
+    given: bool = False
+    replaced: str = ""
 
 
 @dataclass(frozen=True, slots=True)

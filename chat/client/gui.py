@@ -8,6 +8,7 @@ connection's goodbye on a helper thread, so the window never freezes while the s
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -29,9 +30,9 @@ from chat.client import events as ev
 from chat.client.address import format_address, parse_server
 from chat.client.connection import Connection
 from chat.client.formatting import Style
-from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line
+from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line, certificate_warning, for_the_window
 from chat.client.inputline import InputLine
-from chat.client.render import clock, describe, nick_slot, plain
+from chat.client.render import clock, nick_slot, plain
 from chat.protocol import valid_nick
 
 __all__ = ["App", "Login", "run"]
@@ -61,6 +62,11 @@ FLASH_BG = "#f5b700"
 #: How a conversation that names us flashes in the sidebar: this many changes, this far apart (ms).
 FLASHES = 6
 FLASH_MS = 350
+#: The connect form: its background, the room around the card, and how many lines of a message
+#: (an error, a warning) show before its box scrolls.
+FORM_BG = "#eef1f5"
+FORM_MARGIN = 24
+MESSAGE_LINES = 5
 #: The keys that put a formatting code into the input line (Ctrl+B bold, Ctrl+I italic ...).
 CODE_KEYS = {"b": "\x02", "i": "\x1d", "u": "\x1f"}
 
@@ -94,10 +100,13 @@ def run(
     tls: bool = False,
     login: Login | None = None,
     plaintext_login: bool = False,
+    fingerprint: str | None = None,
 ) -> int:
     """Open the window and chat until it is closed; the exit code for the shell. ``login``
     prefills the form's password and account fields (``--password-file``, ``--account`` and
-    the environment); ``plaintext_login`` lets account passwords go over a plain connection."""
+    the environment); ``plaintext_login`` lets account passwords go over a plain connection;
+    ``fingerprint`` (``--fingerprint``) is the certificate the server must have, as in
+    ``chat connect``: how a user accepts a new certificate after checking it with the admin."""
     try:
         root = tk.Tk(className="chat")
     except tk.TclError as err:
@@ -107,6 +116,8 @@ def run(
         return 1
     _log_to_file()
     options: dict[str, object] = {"plaintext_login": True} if plaintext_login else {}
+    if fingerprint is not None:
+        options["fingerprint"] = fingerprint
     app = App(root, address, nick, fallback_nick=fallback_nick, tls=tls, login=login, connection_options=options)
     root.mainloop()
     return app.exit_code
@@ -161,7 +172,9 @@ class App:
         root.report_callback_exception = self._on_error
         root.bind("<Destroy>", self._on_destroy, add="+")
         remembered = prefs.load()
+        # A --fingerprint is a TLS certificate's: it means TLS, whatever was remembered.
         tls = tls if address else remembered.tls
+        tls = tls or self.connection_options.get("fingerprint") is not None
         login = login or Login()
         account = login.account or ("" if address else remembered.account)
         # An account password (CHAT_ACCOUNT_PASSWORD) without any account name to go with it is
@@ -270,7 +283,7 @@ class App:
         if self.conn is not None:
             return  # already trying (Enter pressed twice)
         login = login or Login()
-        host, port, tls = parse_server(address, tls=tls)
+        host, port, tls = parse_server(address, tls=tls or self.connection_options.get("fingerprint") is not None)
         self.typed = prefs.Remembered(address, nick, tls, login.account)
         self.conn = Connection(
             host,
@@ -386,10 +399,10 @@ class App:
                         self._refused_first(event)
                         return
                     elif isinstance(event, ev.CertificateChanged):  # the whole warning, not just "refused"
-                        self._failed_first(describe(event) or "the server's certificate changed")
+                        self._failed_first(certificate_warning(event))
                         return
                     elif isinstance(event, ev.Disconnected):
-                        self._failed_first(event.reason)
+                        self._failed_first(for_the_window(event.reason))
                         return
                     continue
                 assert self.model is not None
@@ -443,11 +456,23 @@ class ConnectForm:
     def __init__(self, app: App, address: str, nick: str, tls: bool = False, login: Login | None = None) -> None:
         self.app = app
         login = login or Login()
-        outer = ttk.Frame(app.root, padding=40, style="Form.TFrame")
+        # The card sits on a canvas that scrolls: with the login fold open, a long list of LAN
+        # servers or a long warning, it can be taller than the window, and then its top (the
+        # server field) must stay reachable instead of being pushed off the screen.
+        outer = ttk.Frame(app.root, style="Form.TFrame")
         outer.pack(fill="both", expand=True)
         self.frame = outer
-        box = ttk.Frame(outer, padding=24, style="Card.TFrame")
-        box.place(relx=0.5, rely=0.45, anchor="center")
+        self.canvas = tk.Canvas(outer, background=FORM_BG, highlightthickness=0, borderwidth=0)
+        self.scrollbar = ttk.Scrollbar(outer, orient="vertical", command=self.canvas.yview)
+        self.canvas.configure(yscrollcommand=self.scrollbar.set)
+        self.canvas.pack(side="left", fill="both", expand=True)
+        box = ttk.Frame(self.canvas, padding=24, style="Card.TFrame")
+        self.card = box
+        self._card_item = self.canvas.create_window(0, 0, window=box, anchor="n")
+        self.canvas.bind("<Configure>", self._place_card, add="+")
+        box.bind("<Configure>", self._place_card, add="+")
+        for wheel in ("<Button-4>", "<Button-5>", "<MouseWheel>"):
+            app.root.bind(wheel, self._on_wheel)
         ttk.Label(box, text="Join a chat server", style="Title.TLabel").grid(
             row=0, column=0, columnspan=2, pady=(0, 16)
         )
@@ -455,13 +480,13 @@ class ConnectForm:
         self.address = tk.StringVar(value=address)
         self.address_entry = ttk.Entry(box, textvariable=self.address, width=32)
         self.address_entry.grid(row=1, column=1, pady=4)
-        ttk.Label(box, text="Nickname", style="Card.TLabel").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=4)
-        self.nick = tk.StringVar(value=nick)
-        self.nick_entry = ttk.Entry(box, textvariable=self.nick, width=32)
-        self.nick_entry.grid(row=2, column=1, pady=4)
         # Under the server field: the example, or what the LAN search found (see show_found).
         lan = ttk.Frame(box, style="Card.TFrame")
-        lan.grid(row=3, column=1, sticky="we")
+        lan.grid(row=2, column=1, sticky="we")
+        ttk.Label(box, text="Nickname", style="Card.TLabel").grid(row=3, column=0, sticky="w", padx=(0, 12), pady=4)
+        self.nick = tk.StringVar(value=nick)
+        self.nick_entry = ttk.Entry(box, textvariable=self.nick, width=32)
+        self.nick_entry.grid(row=3, column=1, pady=4)
         self.hint = ttk.Label(lan, text=self.EXAMPLE, style="Hint.TLabel", justify="left")
         self.hint.configure(wraplength=self.address_entry.winfo_reqwidth())
         self.hint.pack(anchor="w")
@@ -497,14 +522,78 @@ class ConnectForm:
         self.button = ttk.Button(box, text="Connect", style="Accent.TButton", command=self.submit)
         self.button.grid(row=11, column=0, columnspan=2, pady=(16, 4), sticky="ew")
         self.cancel = ttk.Button(box, text="Cancel", command=app.cancel)
+        # What happened, in a box of fixed height (an error does not move the card) that scrolls
+        # when the text is longer, as a changed-certificate warning is; selectable, so that the
+        # `chat trust --forget` it names can be copied.
         self.message = tk.StringVar()
-        self.message_label = ttk.Label(box, textvariable=self.message, style="Error.TLabel", wraplength=360)
-        self.message_label.grid(row=13, column=0, columnspan=2, sticky="w")
-        box.rowconfigure(13, minsize=3 * _font("body").metrics("linespace"))  # an error does not move the card
+        shown = ttk.Frame(box, style="Card.TFrame")
+        shown.grid(row=13, column=0, columnspan=2, sticky="we", pady=(4, 0))
+        self.message_text = tk.Text(
+            shown, wrap="word", height=MESSAGE_LINES, width=1, relief="flat", borderwidth=0, highlightthickness=0,
+            background="#ffffff", foreground=ERROR, font="TkDefaultFont", padx=0, pady=0, cursor="xterm",
+            state="disabled",
+        )  # fmt: skip
+        self.message_scroll = ttk.Scrollbar(shown, orient="vertical", command=self.message_text.yview)
+        self.message_text.configure(yscrollcommand=self._message_scrolled)
+        self.message_text.pack(side="left", fill="both", expand=True)
+        self.message_text.bind("<Configure>", self._measure_message, add="+")
+        self.message.trace_add("write", self._show_message)
         # Enter connects wherever the focus is in the form (and the keypad's Enter too).
         for key in ("<Return>", "<KP_Enter>"):
             app.root.bind(key, lambda _e: self.submit())
         (self.address_entry if not address else self.nick_entry).focus_set()
+
+    # ------------------------------------------------------------------- the card
+
+    def _place_card(self, _event: object = None) -> None:
+        """Centre the card in the window; when it is taller, start it at the top and scroll."""
+        canvas, card = self.canvas, self.card
+        width, height = canvas.winfo_width(), canvas.winfo_height()
+        needed = card.winfo_reqheight() + 2 * FORM_MARGIN
+        canvas.coords(self._card_item, width // 2, max(FORM_MARGIN, (height - card.winfo_reqheight()) // 2))
+        canvas.configure(scrollregion=(0, 0, width, max(height, needed)))
+        if needed > height > 1:
+            if not self.scrollbar.winfo_manager():
+                self.scrollbar.pack(side="right", fill="y", before=canvas)
+        elif self.scrollbar.winfo_manager():
+            self.scrollbar.pack_forget()
+            canvas.yview_moveto(0)
+
+    def _on_wheel(self, event: tk.Event[tk.Misc]) -> None:
+        if not self.scrollbar.winfo_manager():
+            return
+        widget = event.widget
+        if widget is self.message_text or widget is self.found_list:
+            return  # they scroll themselves
+        up = event.num == 4 or (event.num not in (4, 5) and event.delta > 0)
+        self.canvas.yview_scroll(-2 if up else 2, "units")
+
+    def _show_message(self, *_args: object) -> None:
+        """``message`` changed: show it in the message box, from its start."""
+        box = self.message_text
+        box.configure(state="normal")
+        box.delete("1.0", "end")
+        box.insert("1.0", self.message.get())
+        box.configure(state="disabled")
+        box.yview_moveto(0)
+        box.after_idle(self._measure_message)
+
+    def _measure_message(self, _event: object = None) -> None:
+        """Tk measures wrapped lines lazily and may not report the new length by itself: count
+        them (which measures), then show or hide the scroll bar."""
+        with contextlib.suppress(tk.TclError):  # the form is gone already
+            self.message_text.count("1.0", "end", "displaylines")
+            first, last = self.message_text.yview()
+            self._message_scrolled(first, last)
+
+    def _message_scrolled(self, first: float | str, last: float | str) -> None:
+        """The message box's scroll bar, shown only when the text does not fit."""
+        self.message_scroll.set(first, last)
+        fits = float(first) <= 0.0 and float(last) >= 1.0
+        if fits and self.message_scroll.winfo_manager():
+            self.message_scroll.pack_forget()
+        elif not fits and not self.message_scroll.winfo_manager():
+            self.message_scroll.pack(side="right", fill="y", before=self.message_text)
 
     def _field(
         self, box: ttk.Frame, row: int, label: str, variable: tk.StringVar, *, secret: bool = False
@@ -605,13 +694,13 @@ class ConnectForm:
 
     def busy(self, text: str) -> None:
         self._clear_notes()
-        self.message_label.configure(style="Hint.TLabel")
+        self.message_text.configure(foreground=MUTED)
         self.message.set(text)
         self.button.state(["disabled"])
         self.cancel.grid(row=12, column=0, columnspan=2, sticky="ew")
 
     def error(self, text: str) -> None:
-        self.message_label.configure(style="Error.TLabel")
+        self.message_text.configure(foreground=ERROR)
         self.message.set(text[:1].upper() + text[1:])
         self.button.state(["!disabled"])
         self.cancel.grid_remove()
@@ -654,7 +743,7 @@ class ConnectForm:
         self.account_note.configure(text=self.HINT_ACCOUNT, style="Hint.TLabel")
 
     def destroy(self) -> None:
-        for key in ("<Return>", "<KP_Enter>"):
+        for key in ("<Return>", "<KP_Enter>", "<Button-4>", "<Button-5>", "<MouseWheel>"):
             self.app.root.unbind(key)
         self.frame.destroy()
 
@@ -1327,7 +1416,7 @@ def _style(root: tk.Tk) -> None:
         style.theme_use("clam")
     style.configure(".", background="#f4f5f7")
     style.configure("Main.TFrame", background="#ffffff")
-    style.configure("Form.TFrame", background="#eef1f5")
+    style.configure("Form.TFrame", background=FORM_BG)
     style.configure("Card.TFrame", background="#ffffff")
     style.configure("Card.TLabel", background="#ffffff")
     style.configure("Card.TCheckbutton", background="#ffffff")

@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from chat.client import commands as cmd
 from chat.client import events as ev
+from chat.client import pins
 from chat.client.dispatch import Leave, carry_out
 from chat.client.formatting import clean
 from chat.client.mentions import is_mention
 from chat.client.render import describe, plain
 from chat.protocol import casefold, is_channel
 
-__all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line"]
+__all__ = ["SERVER", "Changes", "ChatModel", "Conversation", "Line", "certificate_warning", "for_the_window"]
 
 #: Key of the conversation that holds what the server says to everyone (welcome, MOTD); no
 #: nick or channel can be spelled like this, and Tk accepts it as an item id.
@@ -39,6 +41,21 @@ TRIM_BY = 500
 CAUGHT_UP_NOTICE = 10.0
 
 _ids = itertools.count(1)
+
+
+def certificate_warning(event: ev.CertificateChanged) -> str:
+    """The changed-certificate warning as the window says it: the way out it names must work
+    from the window (``chat trust --forget`` then Connect), not a terminal client's option."""
+    return pins.changed_warning(
+        event.address, event.expected, event.got, Path(event.file), given=event.given, window=True
+    )
+
+
+def for_the_window(reason: str) -> str:
+    """A connection reason with the terminal's advice put the window's way: the form has a TLS
+    box, not a --tls option."""
+    return reason.replace("connect with --tls", "tick TLS and connect again").replace("(--tls, port", "(tick TLS; port")
+
 
 LineKind = Literal["message", "action", "notice", "event", "info", "error"]
 SendState = Literal["", "pending", "sent", "failed"]
@@ -143,6 +160,12 @@ class ChatModel:
         self._pending: set[str] = set()
         self._in_burst = False  # between the welcome and our first JOIN: server chatter goes to its tab
         self._wanted_target: str | None = None  # /join or /query: show it when it appears
+        # A certificate remembered on first use, to compare with the admin's fingerprint. The
+        # notice comes before the window opens on a room, so it is copied into the first room
+        # shown (``_unseen_pin``), and the status bar asks to check it until the server tab
+        # has been looked at (``check_fingerprint``).
+        self._unseen_pin: str | None = None
+        self.check_fingerprint = False
         self._changes = Changes()
 
     # ------------------------------------------------------------------------ queries
@@ -184,6 +207,8 @@ class ChatModel:
                 text = f"Reconnected — caught up on {self.caught_up} missed {self._noun(self.caught_up)} · " + text
             if waiting:
                 text += f" · {waiting} {noun} waiting"
+            if self.check_fingerprint:
+                text += " · new TLS certificate remembered: compare its fingerprint with the admin's (server tab)"
             return text
         if self.state == "closed":
             return f"Disconnected: {self.reason}" if self.reason else "Disconnected"
@@ -396,6 +421,8 @@ class ChatModel:
                 self._wanted_target = None
                 self._switch(key)
             self._add(key, Line("event", f"you joined {event.channel}"), count=False)
+            if self._unseen_pin is not None and self.current == key:
+                self._show_pin(self._unseen_pin)
         else:
             conv.members[casefold(event.nick)] = event.nick
             self._add(key, Line("event", f"{event.nick} joined"), count=False)
@@ -497,11 +524,19 @@ class ChatModel:
         self._add(key, Line("info", plain(event.text)), count=False)
 
     def _on_CertificatePinned(self, event: ev.CertificatePinned) -> None:
-        self._add(SERVER, Line("event", describe(event) or ""))
+        text = describe(event) or ""
+        self._add(SERVER, Line("event", text))
+        if self.current == SERVER:
+            self._unseen_pin = text  # the window is about to open on a room: it goes there too
+        else:
+            self._show_pin(text)
+        if not event.given:  # one the user gave was compared already
+            self.check_fingerprint = True
+            self._changes.status = True
 
     def _on_CertificateChanged(self, event: ev.CertificateChanged) -> None:
         for key in {SERVER, self.current}:
-            self._add(key, Line("error", describe(event) or ""))
+            self._add(key, Line("error", certificate_warning(event)))
 
     def _on_Error(self, event: ev.Error) -> None:
         self._add(self.current, Line("error", plain(event.text)))
@@ -519,7 +554,19 @@ class ChatModel:
             self._changes.sidebar = True
         return key
 
+    def _show_pin(self, text: str) -> None:
+        """The certificate notice in the conversation on screen, and the server tab marked
+        unread, since that is where the user looks; the notice lives in the server tab."""
+        self._unseen_pin = None
+        self._add(self.current, Line("event", text))
+        server = self.conversations[SERVER]
+        server.unread += 1
+        self._changes.sidebar = True
+
     def _switch(self, key: str) -> None:
+        if key == SERVER and self.check_fingerprint:
+            self.check_fingerprint = False  # the user looked at it
+            self._changes.status = True
         if key != self.current:
             self.current = key
             self._changes.switched = self._changes.members = True

@@ -193,10 +193,14 @@ def handshake_failure(address: str, exc: OSError, timeout: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The certificate is trusted; ``pinned_now`` when this was the first contact."""
+    """The certificate is trusted; ``pinned_now`` when it was not the remembered one before:
+    the first contact, or (``given``) a ``--fingerprint`` that matched, which says nothing new
+    to compare but may have ``replaced`` an older pin."""
 
     fingerprint: str
     pinned_now: bool
+    given: bool = False
+    replaced: str | None = None
 
 
 class PinMismatch(Exception):
@@ -227,9 +231,10 @@ def verify(
     if expected is not None:
         if got != expected:
             raise PinMismatch(address, expected, got, store.path, given=True)
+        replaced = pinned if pin and pinned not in (None, got) else None
         if pinned != got and pin:
             store.remember(key, got)
-        return Verdict(got, pinned_now=pinned != got)
+        return Verdict(got, pinned_now=pinned != got, given=True, replaced=replaced)
     if pinned is None:
         if pin:
             # Another client may have pinned this server since we read the file: its pin wins.
@@ -253,24 +258,47 @@ def unsaved_pin_refusal(address: str, print_: str, file: Path, exc: OSError) -> 
     )
 
 
-def first_use_notice(address: str, print_: str, file: Path) -> str:
+def first_use_notice(address: str, print_: str, file: Path, *, given: bool = False, replaced: str | None = None) -> str:
+    """What a newly remembered certificate means. Only a first contact asks the user to compare
+    the fingerprint: one that matched ``--fingerprint`` (``given``) was compared already, and
+    saying "first TLS connection" then would be wrong, worse when it ``replaced`` an old pin."""
+    if given and replaced:
+        return (
+            f"the TLS certificate of {address} matches the fingerprint you gave ({print_}); it replaces the "
+            f"old pin {replaced} in {file}"
+        )
+    if given:
+        return f"the TLS certificate of {address} matches the fingerprint you gave ({print_}); remembered in {file}"
     return (
         f"first TLS connection to {address}; certificate fingerprint {print_}; remembered in {file} — "
         "compare it with what the server admin says (the server log shows it at start-up)"
     )
 
 
-def changed_warning(address: str, expected: str, got: str, file: Path, *, given: bool = False) -> str:
+def changed_warning(
+    address: str, expected: str, got: str, file: Path, *, given: bool = False, window: bool = False
+) -> str:
+    """The refusal of a certificate that is not the expected one, with what to do about it;
+    ``window``: for the desktop client, whose user has no command line to retype (the way out
+    is ``chat trust --forget`` in a terminal, then Connect)."""
     if given:
         return (
             f"WARNING: the TLS certificate of {address} is not the one you asked for with --fingerprint: "
             f"expected {expected}, the server sent {got}. Not connecting. Check the fingerprint with the server admin."
         )
+    if window:
+        accept = (
+            f"run `chat trust --forget {address}` in a terminal (or delete its line in {file}), then press "
+            f"Connect again; or start the window with `chat gui --fingerprint {got} {address}`."
+        )
+    else:
+        accept = (
+            f"forget the old pin with `chat trust --forget {address}` (or delete its line in {file}) and "
+            f"connect again, or connect with --fingerprint {got}."
+        )
     return (
         f"WARNING: the TLS certificate of {address} has CHANGED since you first connected: remembered "
         f"{expected}, the server now sends {got}. Not connecting. This may be someone pretending to be "
         "the server (an attacker on the network), or the admin made a new certificate. Ask the admin for "
-        "the fingerprint the server log shows at start-up. If it is the new one, forget the old pin with "
-        f"`chat trust --forget {address}` (or delete its line in {file}) and connect again, or connect "
-        f"with --fingerprint {got}."
+        f"the fingerprint the server log shows at start-up. If it is the new one, {accept}"
     )

@@ -10,20 +10,35 @@ from __future__ import annotations
 import errno
 import socket
 
+from chat.client.address import PLAIN_PORT, TLS_PORT
+
 __all__ = [
     "connect_failure",
     "dead_link",
     "link_failure",
+    "looks_like_tls",
     "not_let_in",
+    "plain_to_tls_port",
     "server_closed",
 ]
 
 
-def connect_failure(host: str, address: str, exc: OSError, timeout: float) -> str:
-    """Reason for a failed connection attempt to ``address`` (``host`` is the name as typed)."""
+def connect_failure(
+    host: str, address: str, exc: OSError, timeout: float, *, port: int | None = None, tls: bool = True
+) -> str:
+    """Reason for a failed connection attempt to ``address`` (``host`` is the name as typed).
+
+    A server can be set to take TLS only (``tls.require``), and then nothing listens on the
+    plain IRC port: a refused plain ``port`` 6667 says so too, or the user only hears "is the
+    server running?" about a server that is running."""
     if isinstance(exc, socket.gaierror):
         return f'cannot resolve "{host}": {_lower(exc.strerror or str(exc))} — check the server name'
     if isinstance(exc, ConnectionRefusedError):
+        if port == PLAIN_PORT and not tls:
+            return (
+                f"cannot reach {address}: connection refused — is the server running, or does it only "
+                f"take TLS (--tls, port {TLS_PORT})?"
+            )
         return f"cannot reach {address}: connection refused — is the server running?"
     if isinstance(exc, TimeoutError):
         return f"cannot reach {address}: no answer within {timeout:g} s — is the address right?"
@@ -45,6 +60,23 @@ def link_failure(address: str, exc: OSError) -> str:
     if isinstance(exc, TimeoutError):
         return f"the connection to {address} timed out"
     return f"the connection to {address} failed: {_lower(exc.strerror or str(exc))}"
+
+
+def looks_like_tls(data: bytes) -> bool:
+    """Whether ``data``, the first bytes a server sent, start a TLS record (an alert or a
+    handshake, version 3.x) rather than IRC text: a TLS port answering a plain connection."""
+    return len(data) >= 2 and data[0] in (0x15, 0x16) and data[1] == 0x03
+
+
+def plain_to_tls_port(reason: str, port: int, *, tls_reply: bool = False) -> str:
+    """``reason`` for a plain connection that ended before the server said a single IRC line,
+    with the likely cause: a TLS port, which drops (or resets) a client that does not start TLS.
+    Without the hint the user only reads "the connection was reset" and blames the server."""
+    if tls_reply:
+        return f"{reason} — the server answered in TLS: connect with --tls"
+    if port == TLS_PORT:
+        return f"{reason} — port {TLS_PORT} is usually the TLS port: connect with --tls"
+    return f"{reason} — is that a TLS port? connect with --tls"
 
 
 def server_closed(address: str, error_text: str | None) -> str:

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 SETTLE_TIMEOUT = 10.0
 #: How long a script waits after registration for the server to put us into a channel.
 JOIN_WAIT = 5.0
+#: The prompt when plain text has nowhere to go (left or kicked from every room): the user's
+#: own nick there would read as if text went somewhere.
+NO_ROOM_PROMPT = "(no room)> "
 
 _PALETTE = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
 _RESET = "\x1b[0m"
@@ -351,6 +354,9 @@ class _Interactive:
         text = describe(event)
         if text is None:
             return None
+        if isinstance(event, ev.Parted) and event.own and self.tracker.target is None:
+            # Out of the last room: say where text can go now, before the user types into nothing.
+            text += f"; you are in no room now: /join {event.channel} to go back, or /join another room"
         if isinstance(event, ev.Error | ev.Disconnected | ev.Refused | ev.CertificateChanged):
             return f"{_RED}{text}{_RESET}"
         return f"{_DIM}{text}{_RESET}"
@@ -371,7 +377,7 @@ class _Interactive:
         return " disconnected"
 
     def prompt(self) -> str:
-        return f"{self.tracker.target or self.conn.nick}> "
+        return f"{self.tracker.target}> " if self.tracker.target else NO_ROOM_PROMPT
 
     def show(self, text: str) -> None:
         print(text, flush=True)
@@ -418,7 +424,7 @@ class _Interactive:
             conn.start()
             if not conn.reconnect and not self.tracker.wait_until_ready():
                 pump.join(5)
-                print(f"chat: {self.tracker.last_failure or 'could not connect'}", file=sys.__stderr__)
+                self.final_word(self.tracker.last_failure or "could not connect", sys.__stderr__)
                 return 1
             reason = ""
             dropped = False
@@ -439,9 +445,15 @@ class _Interactive:
             noun = "message was" if unsent == 1 else "messages were"
             print(f"chat: {unsent} {noun} never confirmed by the server and may not have arrived", file=sys.stderr)
         if dropped:
-            print(f"chat: {self.tracker.last_failure or 'the connection was lost'}", file=sys.stderr)
+            self.final_word(self.tracker.last_failure or "the connection was lost", sys.stderr)
             return 1
         return 1 if unsent else 0
+
+    def final_word(self, reason: str, stream: TextIO | None) -> None:
+        """Why the program ends, unless that very line is on the screen already (a refusal, or
+        the disconnect that ended it): said twice, it reads like two problems."""
+        if reason != self.last_reason and stream is not None:
+            print(f"chat: {reason}", file=stream)
 
     def settle_before_leaving(self) -> int:
         """Leaving with messages still unconfirmed: wait a little while connected, then say so."""

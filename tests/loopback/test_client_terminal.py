@@ -18,6 +18,7 @@ import sys
 import termios
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -274,3 +275,38 @@ def test_interactive_shows_formatting_as_styles_and_rings_for_a_mention(
     assert b"\x02" not in term.output and b"\x0304" not in term.output
     assert term.output[shown:].count(b"\x07") == 1  # one bell for the burst of two mentions
     assert b"\x1b[1;30;43m<bob>" in term.output[shown:]
+
+
+def test_out_of_every_room_the_prompt_says_so(server: ServerProcess, listener: Connection) -> None:
+    """Leaving (or being kicked from) the last room: the prompt shows no nick as if text went
+    somewhere, and a line says how to get back."""
+    term = Pty("connect", f"127.0.0.1:{server.port}", "--nick", "tty")
+    try:
+        start = term.read_until(b"as tty in #lobby")
+        term.read_until(b"#lobby>", start=start)
+        term.type("/part #lobby\r")
+        left = term.read_until(b"you are in no room now: /join #lobby to go back", start=start)
+        term.read_until(b"(no room)>", start=left)
+        term.type("\x04")  # Ctrl-D
+        assert term.wait_exit() == 0
+    finally:
+        term.kill()
+    assert b"tty>" not in term.output
+    assert b"Traceback" not in term.output
+
+
+def test_a_refusal_is_printed_once(tmp_path: Path) -> None:
+    """The server wants a password and none was given: the reason once, then the question."""
+    config = tmp_path / "chat.yaml"
+    config.write_text("auth:\n  password: lan-party-2026\n", encoding="utf-8")
+    server = ServerProcess(tmp_path / "data", extra_args=("--config", str(config))).start()
+    term = Pty("connect", f"127.0.0.1:{server.port}", "--nick", "tty")
+    try:
+        term.read_until(b"(Enter to give up):")
+        term.type("\r")  # give up
+        assert term.wait_exit() == 1
+    finally:
+        term.kill()
+        server.stop()
+    assert term.output.count(b"this server needs a password") == 1
+    assert b"Traceback" not in term.output

@@ -14,6 +14,7 @@ import pytest
 from chat.client import events as ev
 from chat.client.connection import Connection
 from chat.client.pins import KnownServers, server_key
+from chat.client.render import describe
 from chat.server.certificate import write_pair
 from tests.helpers.clients import Clients
 from tests.helpers.irc_peer import Peer
@@ -249,3 +250,32 @@ def test_a_given_fingerprint_is_the_check_when_the_pin_cannot_be_saved(
         assert isinstance(warning, ev.Error) and str(store.path) in warning.text
     finally:
         conn.close()
+
+
+def test_forgetting_tls_on_the_tls_port_says_so(tls_server: ServerProcess, known: KnownServers) -> None:
+    """A plain client on the TLS port is hung up on before any IRC line: the reason names TLS."""
+    assert tls_server.tls_port is not None
+    with Clients(tls_server.host, tls_server.tls_port, known_servers=known) as clients:
+        _conn, events = clients.open("plain", reconnect=False)
+        closed = events.wait_for(lambda e: isinstance(e, ev.Closed))
+    assert isinstance(closed, ev.Closed)
+    assert f"127.0.0.1:{tls_server.tls_port}" in closed.reason
+    assert "connect with --tls" in closed.reason
+
+
+def test_a_plain_link_that_ends_after_talking_gets_no_tls_hint(connect: Connect, tls_server: ServerProcess) -> None:
+    _plain, events = connect("plain", tls=False, reconnect=False)
+    events.wait_for(lambda e: isinstance(e, ev.Connected))
+    tls_server.terminate()
+    closed = events.wait_for(lambda e: isinstance(e, ev.Closed))
+    assert isinstance(closed, ev.Closed) and "--tls" not in closed.reason
+
+
+def test_a_given_fingerprint_that_matches_is_not_announced_as_a_first_connection(
+    tls_server: ServerProcess, connect: Connect, known: KnownServers
+) -> None:
+    given = fingerprint_in_log(tls_server)
+    _alice, events = connect("alice", fingerprint=given)
+    pinned = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
+    assert isinstance(pinned, ev.CertificatePinned) and pinned.given and not pinned.replaced
+    assert "first TLS connection" not in (describe(pinned) or "")

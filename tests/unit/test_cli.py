@@ -105,6 +105,21 @@ def test_gui_prefills_the_login_from_a_file_and_the_environment(
     assert "lan-party" not in repr(seen["login"]) and "horse" not in repr(seen["login"])
 
 
+def test_gui_takes_a_fingerprint_like_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's changed-certificate warning names ``chat gui --fingerprint``: it must exist."""
+    from chat.client import gui
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(gui, "run", lambda *args, **options: seen.update(options) or 0)
+    given = "sha256:" + "ab" * 32
+    result = runner.invoke(app, ["gui", "host", "-n", "alice", "--fingerprint", given])
+    assert result.exit_code == 0, result.output
+    assert seen["fingerprint"] == "SHA256:" + ":".join(["AB"] * 32)
+    assert seen["tls"] is True  # a certificate's fingerprint means TLS, as with connect
+    result = runner.invoke(app, ["gui", "host", "--fingerprint", "nonsense"])
+    assert result.exit_code == 2 and "--fingerprint" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["connect", "gui"])
 def test_plaintext_login_is_off_unless_asked_for(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from chat.client import gui, terminal

@@ -107,6 +107,11 @@ def test_a_given_fingerprint_wins_and_replaces_the_pin_once_it_matches(store: pi
     assert refused.value.given and "--fingerprint" in str(refused.value)
     accepted = pins.verify(store, "chat.lan", 6697, CERT_B, expected=fingerprint(CERT_B))
     assert accepted.pinned_now and store.get("chat.lan:6697") == fingerprint(CERT_B)
+    assert accepted.given and accepted.replaced == fingerprint(CERT_A)  # so the user is told the old pin went
+    again = pins.verify(store, "chat.lan", 6697, CERT_B, expected=fingerprint(CERT_B))
+    assert (again.pinned_now, again.replaced) == (False, None)
+    fresh = pins.verify(store, "other.lan", 6697, CERT_B, expected=fingerprint(CERT_B))
+    assert fresh.pinned_now and fresh.given and fresh.replaced is None
 
 
 def test_a_health_check_does_not_pin(store: pins.KnownServers) -> None:
