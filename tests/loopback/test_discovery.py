@@ -81,7 +81,7 @@ def test_the_table_lists_it_and_it_is_gone_after_sigterm(server: ServerProcess, 
     assert any(line.split()[:2] == [name, f"127.0.0.1:{server.port}"] for line in table.stdout.splitlines())
     assert server.terminate() == 0
     assert "LAN announcement withdrawn" in server.log()
-    assert all(s["name"] != name for s in discovery.browse(2))
+    assert all(s.name != name for s in discovery.browse(2))
 
 
 def test_connect_without_an_address_finds_the_only_server(server: ServerProcess, name: str) -> None:
