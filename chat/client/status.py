@@ -149,10 +149,21 @@ def probe(
                 sock.close()
                 raise StatusError(str(exc)) from None
     with sock:
-        report = _Probe(sock, address, deadline, timeout).run()
+        try:
+            report = _Probe(sock, address, deadline, timeout).run()
+        except _Silent as ended:  # dropped before a single line: likely a TLS port probed in plain text
+            raise StatusError(ended.reason if tls else reasons.plain_to_tls_port(ended.reason, port)) from None
     if verdict is None:
         return report
     return replace(report, fingerprint=verdict.fingerprint, pinned=not verdict.pinned_now)
+
+
+class _Silent(StatusError):
+    """The server ended the connection before it sent a single line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Probe:
@@ -167,6 +178,7 @@ class _Probe:
         self.version = ""
         self.users: int | None = None
         self.error: str | None = None
+        self.heard = False  # any line from the server yet
 
     def run(self) -> Report:
         nick = f"status-{random.randint(1000, 9999)}"
@@ -242,9 +254,12 @@ class _Probe:
         except TimeoutError:
             raise StatusError(silent) from None
         except OSError as exc:
-            raise StatusError(reasons.link_failure(self.address, exc)) from None
+            reason = reasons.link_failure(self.address, exc)
+            raise (StatusError(reason) if self.heard else _Silent(reason)) from None
         if not data:
-            raise StatusError(reasons.server_closed(self.address, None))
+            reason = reasons.server_closed(self.address, None)
+            raise StatusError(reason) if self.heard else _Silent(reason)
+        self.heard = True
         for line in self.reader.feed(data):
             if isinstance(line, LineTooLong):
                 continue

@@ -279,3 +279,13 @@ def test_a_given_fingerprint_that_matches_is_not_announced_as_a_first_connection
     pinned = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
     assert isinstance(pinned, ev.CertificatePinned) and pinned.given and not pinned.replaced
     assert "first TLS connection" not in (describe(pinned) or "")
+
+
+def test_chat_status_without_tls_on_the_tls_port_suggests_tls(tls_server: ServerProcess) -> None:
+    from chat.client.status import StatusError, probe
+
+    assert tls_server.tls_port is not None
+    with pytest.raises(StatusError) as refused:
+        probe(tls_server.host, tls_server.tls_port, 5.0)
+    assert "connect with --tls" in str(refused.value)
+    assert probe(tls_server.host, tls_server.port, 5.0).server  # the plain port answers as before
