@@ -191,8 +191,10 @@ def connect(
         )
     pinned = _fingerprint(fingerprint)
     resolve: Resolver | None = None
+    service_name: str | None = None
     if address is None:
-        address, tls, resolve = _discovered(tls or pinned is not None, interactive=not json_mode and sys.stdin.isatty())
+        interactive = not json_mode and sys.stdin.isatty()
+        address, tls, resolve, service_name = _discovered(tls or pinned is not None, interactive=interactive)
     _check_server(address, tls)  # a typo in the address is a usage error, not a connection failure
     server_password = _server_password(password_file)
     login = _account_login(account) if account is not None else None
@@ -212,13 +214,15 @@ def connect(
             fingerprint=pinned,
             plaintext_login=plaintext_login,
             resolve=resolve,
+            service_name=service_name,
         )
     )
 
 
-def _discovered(tls: bool, *, interactive: bool) -> tuple[str, bool, Resolver]:
+def _discovered(tls: bool, *, interactive: bool) -> tuple[str, bool, Resolver, str]:
     """No address given: the server found on the LAN (asking which one when there are several
-    and someone can answer), its address, whether to use TLS, and how to find it again."""
+    and someone can answer), its address, whether to use TLS, how to find it again, and the
+    name it is announced under (its certificate is pinned under that name too)."""
     from chat.client import choose, discovery
     from chat.client.address import format_address
 
@@ -231,7 +235,7 @@ def _discovered(tls: bool, *, interactive: bool) -> tuple[str, bool, Resolver]:
         host, port, tls = server.endpoint(tls)
     except (choose.NoServer, ValueError) as err:
         raise _fail(f"chat connect: {err}") from None
-    return format_address(host, port), tls, discovery.resolver(server, tls)
+    return format_address(host, port), tls, discovery.resolver(server, tls), server.name
 
 
 def _server_password(path: Path | None) -> str | None:
@@ -488,21 +492,23 @@ def _old_fingerprint(path: Path) -> str | None:
 @app.command()
 def trust(
     forget: Annotated[
-        str | None, typer.Option("--forget", help="host:port whose remembered certificate to forget.")
+        str | None,
+        typer.Option(
+            "--forget",
+            help="host:port (or mdns:NAME, for a server found on the LAN) whose remembered certificate to forget.",
+        ),
     ] = None,
 ) -> None:
     """List the TLS servers whose certificates this client remembers, or forget one."""
     from chat.client import pins
-    from chat.client.address import parse_server
 
     store = pins.KnownServers()
     try:
         if forget is not None:
             try:
-                host, port, _tls = parse_server(forget, tls=True)
+                key = pins.parse_key(forget)
             except ValueError as err:
                 raise _fail(f"--forget: {err}") from None
-            key = pins.server_key(host, port)
             if not store.forget(key):
                 typer.echo(f"chat trust: no certificate remembered for {key} in {store.path}", err=True)
                 raise typer.Exit(1)

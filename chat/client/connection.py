@@ -10,7 +10,8 @@ reconnect they are sent again, in order, and :class:`~chat.client.catchup.CatchU
 what was said meanwhile.
 
 With ``tls=True`` the socket is wrapped right after connecting and the server's certificate is
-checked against the pin in the known-servers file (:mod:`chat.client.pins`): pinned on first
+checked against the pin in the known-servers file (:mod:`chat.client.pins`) — for a server
+found on the LAN, first against the pin of its announced name (``service_name``): pinned on first
 contact (a :class:`~chat.client.events.CertificatePinned` event), refused for good when it
 changed (:class:`~chat.client.events.CertificateChanged`, then no more attempts).
 """
@@ -136,13 +137,15 @@ class Connection:
         known_servers: pins.KnownServers | None = None,
         plaintext_login: bool = False,
         resolve: Callable[[], tuple[str, int] | None] | None = None,
+        service_name: str | None = None,
     ) -> None:
         """``password`` is the server password (PASS); ``account`` is (name, password) to log in
         with SASL on every connection. Neither is ever logged. An account password (and /oper's)
         is only sent over TLS unless ``plaintext_login`` (trusted test setups, servers with
         ``auth.sasl_plaintext``). ``resolve`` (for a server found on the LAN, see
         :func:`chat.client.discovery.resolver`) is asked where the server is before every new
-        attempt, so one that came back on another address is found there."""
+        attempt, so one that came back on another address is found there; ``service_name`` is
+        the name it was announced under, whose certificate pin is checked first at any address."""
         self.host = host
         self.port = port
         self.address = format_address(host, port)
@@ -163,6 +166,7 @@ class Connection:
         self._account = account
         self.plaintext_login = plaintext_login
         self._resolve = resolve  # I/O thread only
+        self.service_name = service_name
         # The server will not have us (bad password, failed login, KILL) or its certificate
         # changed: trying again unchanged cannot help, so no retry.
         self._refused = False
@@ -445,13 +449,16 @@ class Connection:
             secured.close()
             raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
         try:
-            verdict = pins.verify(self.known_servers, self.host, self.port, der, self.fingerprint)
+            verdict = pins.verify(
+                self.known_servers, self.host, self.port, der, self.fingerprint, name=self.service_name
+            )
         except pins.PinMismatch as bad:
             secured.close()
             self._refused = True
-            self._emit(ev.CertificateChanged(bad.address, bad.expected, bad.got, str(bad.file), bad.given))
+            self._emit(ev.CertificateChanged(bad.address, bad.expected, bad.got, str(bad.file), bad.given, bad.name))
+            who = f'"{bad.name}" at {self.address}' if bad.name else self.address
             raise _LinkEnded(
-                f"refused to talk to {self.address}: its TLS certificate is not the one "
+                f"refused to talk to {who}: its TLS certificate is not the one "
                 + ("you gave with --fingerprint" if bad.given else "remembered from the first connection")
             ) from None
         except pins.UnreadablePins as exc:  # cannot check: as unsafe as a mismatch, and retrying will not help

@@ -261,13 +261,15 @@ class CertificatePinned(Event):
 @dataclass(frozen=True, slots=True)
 class CertificateChanged(Event):
     """The server's TLS certificate is not the remembered one (``given``: not the one passed with
-    ``--fingerprint``). The connection refuses to go on and does not retry."""
+    ``--fingerprint``; ``name``: not the one remembered for the server announced on the LAN under
+    that name). The connection refuses to go on and does not retry."""
 
     address: str
     expected: str
     got: str
     file: str
     given: bool = False
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,12 +268,12 @@ class App:
                 if self.conn is not None:
                     form.busy(f"Found {choose.describe(result[0])} on the LAN; connecting…")
 
-    def _resolver(self, host: str, port: int, tls: bool) -> discovery.Resolver | None:
-        """How to find the server again if it was picked from the LAN list (and not typed)."""
+    def _discovered(self, host: str, port: int, tls: bool) -> discovery.Found | None:
+        """The server picked from the LAN list at this address, if it was (and not typed)."""
         for server in self.found:
             try:
                 if server.endpoint(tls)[:2] == (host, port):
-                    return discovery.resolver(server, tls)
+                    return server
             except ValueError:
                 continue
         return None
@@ -285,6 +285,7 @@ class App:
         login = login or Login()
         host, port, tls = parse_server(address, tls=tls or self.connection_options.get("fingerprint") is not None)
         self.typed = prefs.Remembered(address, nick, tls, login.account)
+        found = self._discovered(host, port, tls)  # found again by name, its certificate pinned by name
         self.conn = Connection(
             host,
             port,
@@ -293,7 +294,8 @@ class App:
             tls=tls,
             password=login.password or None,
             account=login.credentials,
-            resolve=self._resolver(host, port, tls),
+            resolve=discovery.resolver(found, tls) if found is not None else None,
+            service_name=found.name if found is not None else None,
             **self.connection_options,  # type: ignore[arg-type]
         )
         self.model = ChatModel(self.conn.address, nick)

@@ -47,7 +47,7 @@ def certificate_warning(event: ev.CertificateChanged) -> str:
     """The changed-certificate warning as the window says it: the way out it names must work
     from the window (``chat trust --forget`` then Connect), not a terminal client's option."""
     return pins.changed_warning(
-        event.address, event.expected, event.got, Path(event.file), given=event.given, window=True
+        event.address, event.expected, event.got, Path(event.file), given=event.given, window=True, name=event.name
     )
 
 

@@ -9,6 +9,12 @@ stops the client for good, with a warning that says how to check and how to forg
 
 The file is ``$CHAT_KNOWN_SERVERS``, else ``$XDG_CONFIG_HOME/chat/known_servers`` (default
 ``~/.config/chat/known_servers``): one ``host:port SHA256:AB:…`` line per server.
+
+A server found on the LAN (mDNS, :mod:`chat.client.discovery`) is also pinned under its announced
+instance name, in a ``mdns:<name> SHA256:AB:…`` line (the name lower-cased, with ``%``, spaces and
+control characters written ``%XX``). Its address may change (DHCP); its name and certificate do
+not, so the name's pin is checked first: the same certificate at a new address is that server
+(and the new ``host:port`` is pinned too), another certificate under the name is refused.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import shlex
 import socket
 import ssl
 import tempfile
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +36,7 @@ try:
 except ImportError:  # not POSIX: no lock, the atomic replace still keeps the file whole
     fcntl = None  # type: ignore[assignment]
 
-from chat.client.address import format_address
+from chat.client.address import format_address, parse_server
 from chat.fingerprint import fingerprint, normalize
 
 __all__ = [
@@ -42,6 +50,8 @@ __all__ = [
     "first_use_notice",
     "handshake_failure",
     "known_servers_path",
+    "name_key",
+    "parse_key",
     "server_key",
     "unsaved_pin_refusal",
     "verify",
@@ -63,6 +73,31 @@ def known_servers_path() -> Path:
 def server_key(host: str, port: int) -> str:
     """How a server is named in the file: as typed, lower-cased, with its port."""
     return format_address(host.lower().rstrip("."), port)
+
+
+NAME_PREFIX = "mdns:"
+
+
+def name_key(name: str) -> str:
+    """How a server found on the LAN is named in the file: ``mdns:`` and its announced instance
+    name, lower-cased (DNS names compare so), one word (``%``, white space and control characters
+    as ``%XX`` of their UTF-8 bytes)."""
+    word = "".join(
+        "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
+        if ch == "%" or ch.isspace() or not ch.isprintable()
+        else ch
+        for ch in name.lower().rstrip(".")
+    )
+    return NAME_PREFIX + word
+
+
+def parse_key(typed: str) -> str:
+    """The key for what a user typed after ``chat trust --forget``: ``mdns:NAME`` (as listed, or
+    with the name as announced) or a server address. Raises ValueError for a bad address."""
+    if typed[: len(NAME_PREFIX)].lower() == NAME_PREFIX:
+        return name_key(urllib.parse.unquote(typed[len(NAME_PREFIX) :]))
+    host, port, _tls = parse_server(typed, tls=True)
+    return server_key(host, port)
 
 
 class UnreadablePins(Exception):
@@ -104,14 +139,24 @@ class KnownServers:
         """Pin ``print_`` for ``key`` and return the pin now in the file. With ``replace=False``
         (a first use) a pin another client saved meanwhile is kept and returned instead, so
         the caller can check the certificate against it. Raises OSError if it cannot be saved."""
+        return self.remember_all([key], print_, replace=replace)[key]
+
+    def remember_all(self, keys: Iterable[str], print_: str, *, replace: bool = True) -> dict[str, str]:
+        """:meth:`remember` for several keys of one server at once (one read-modify-write):
+        key -> the pin now in the file."""
         with self._locked():
             pins = self.entries()
-            current = pins.get(key)
-            if current == print_ or (current is not None and not replace):
-                return current
-            pins[key] = print_
-            self._write(pins)
-            return print_
+            now: dict[str, str] = {}
+            changed = False
+            for key in keys:
+                current = pins.get(key)
+                if current is None or (replace and current != print_):
+                    pins[key] = current = print_
+                    changed = True
+                now[key] = current
+            if changed:
+                self._write(pins)
+            return now
 
     def forget(self, key: str) -> bool:
         with self._locked():
@@ -204,47 +249,80 @@ class Verdict:
 
 
 class PinMismatch(Exception):
-    """The server's certificate is not the remembered (or the given) one: do not talk to it."""
+    """The server's certificate is not the remembered (or the given) one: do not talk to it.
+    ``name``: the pin it failed is the one of the server announced on the LAN under that name."""
 
-    def __init__(self, address: str, expected: str, got: str, file: Path, given: bool) -> None:
-        super().__init__(changed_warning(address, expected, got, file, given=given))
+    def __init__(self, address: str, expected: str, got: str, file: Path, given: bool, name: str = "") -> None:
+        super().__init__(changed_warning(address, expected, got, file, given=given, name=name))
         self.address = address
         self.expected = expected
         self.got = got
         self.file = file
         self.given = given
+        self.name = name
 
 
 def verify(
-    store: KnownServers, host: str, port: int, der: bytes, expected: str | None = None, *, pin: bool = True
+    store: KnownServers,
+    host: str,
+    port: int,
+    der: bytes,
+    expected: str | None = None,
+    *,
+    pin: bool = True,
+    name: str | None = None,
 ) -> Verdict:
     """Check ``der`` against ``expected`` (``--fingerprint``) or else the pin; pin it on first use.
 
     A fingerprint given by the user wins over an older pin and replaces it once it matches:
     that is how a user accepts a new certificate after checking it with the admin.
+    ``name``: the server was found on the LAN under that instance name; the name's pin is checked
+    first, and a certificate it vouches for is pinned at the new address without a first use.
     Raises OSError when a pin cannot be saved (the certificate itself was fine).
     """
     got = fingerprint(der)
-    key = server_key(host, port)
     address = format_address(host, port)
-    pinned = store.get(key)
+    keys = [server_key(host, port)]
+    if name:
+        keys.insert(0, name_key(name))
+    pinned = {key: store.get(key) for key in keys}
     if expected is not None:
         if got != expected:
             raise PinMismatch(address, expected, got, store.path, given=True)
-        replaced = pinned if pin and pinned not in (None, got) else None
-        if pinned != got and pin:
-            store.remember(key, got)
-        return Verdict(got, pinned_now=pinned != got, given=True, replaced=replaced)
-    if pinned is None:
-        if pin:
-            # Another client may have pinned this server since we read the file: its pin wins.
-            pinned = store.remember(key, got, replace=False)
-            if pinned != got:
-                raise PinMismatch(address, pinned, got, store.path, given=False)
-        return Verdict(got, pinned_now=True)
-    if pinned != got:
-        raise PinMismatch(address, pinned, got, store.path, given=False)
-    return Verdict(got, pinned_now=False)
+        old = next((value for value in pinned.values() if value not in (None, got)), None)
+        unpinned = [key for key, value in pinned.items() if value != got]
+        if unpinned and pin:
+            store.remember_all(unpinned, got)
+        return Verdict(got, pinned_now=bool(unpinned), given=True, replaced=old if pin else None)
+    by_name = pinned[keys[0]] if name else None
+    if by_name is not None:
+        if by_name != got:
+            raise PinMismatch(address, by_name, got, store.path, given=False, name=name or "")
+        # The server we pinned under this name, at an address that may be new to us (or that
+        # another server had before): pin it there too, with nothing for the user to compare.
+        # The name's pin was the check, so a file that cannot be written does not stop it.
+        if pin and pinned[keys[-1]] != got:
+            with contextlib.suppress(OSError):
+                store.remember(keys[-1], got)
+        return Verdict(got, pinned_now=False)
+    by_address = pinned[keys[-1]]
+    if by_address is not None and by_address != got:
+        raise PinMismatch(address, by_address, got, store.path, given=False)
+    missing = [key for key in keys if pinned[key] is None]
+    if pin and missing:
+        # Another client may have pinned this server since we read the file: its pin wins.
+        try:
+            now = store.remember_all(missing, got, replace=False)
+        except OSError:
+            if by_address is None:  # a first use: without a saved pin nothing would ever be checked
+                raise
+            return Verdict(got, pinned_now=False)  # its address pin was the check; the name waits
+        for key, value in now.items():
+            if value != got:
+                named = (name or "") if key != keys[-1] else ""
+                raise PinMismatch(address, value, got, store.path, given=False, name=named)
+    # Known at this address (pinned under the name only now, e.g. from before names were pinned).
+    return Verdict(got, pinned_now=by_address is None)
 
 
 def unsaved_pin_refusal(address: str, print_: str, file: Path, exc: OSError) -> str:
@@ -276,28 +354,39 @@ def first_use_notice(address: str, print_: str, file: Path, *, given: bool = Fal
 
 
 def changed_warning(
-    address: str, expected: str, got: str, file: Path, *, given: bool = False, window: bool = False
+    address: str,
+    expected: str,
+    got: str,
+    file: Path,
+    *,
+    given: bool = False,
+    window: bool = False,
+    name: str = "",
 ) -> str:
     """The refusal of a certificate that is not the expected one, with what to do about it;
     ``window``: for the desktop client, whose user has no command line to retype (the way out
-    is ``chat trust --forget`` in a terminal, then Connect)."""
+    is ``chat trust --forget`` in a terminal, then Connect). ``name``: the pin refused is that of
+    the server announced on the LAN under this name (now found at ``address``)."""
     if given:
         return (
             f"WARNING: the TLS certificate of {address} is not the one you asked for with --fingerprint: "
             f"expected {expected}, the server sent {got}. Not connecting. Check the fingerprint with the server admin."
         )
+    server = f'the server announced on the LAN as "{name}" (now at {address})' if name else address
+    key = shlex.quote(name_key(name)) if name else address
     if window:
+        again = f"`chat gui --fingerprint {got}" + ("` and pick it again" if name else f" {address}`")
         accept = (
-            f"run `chat trust --forget {address}` in a terminal (or delete its line in {file}), then press "
-            f"Connect again; or start the window with `chat gui --fingerprint {got} {address}`."
+            f"run `chat trust --forget {key}` in a terminal (or delete its line in {file}), then press "
+            f"Connect again; or start the window with {again}."
         )
     else:
         accept = (
-            f"forget the old pin with `chat trust --forget {address}` (or delete its line in {file}) and "
+            f"forget the old pin with `chat trust --forget {key}` (or delete its line in {file}) and "
             f"connect again, or connect with --fingerprint {got}."
         )
     return (
-        f"WARNING: the TLS certificate of {address} has CHANGED since you first connected: remembered "
+        f"WARNING: the TLS certificate of {server} has CHANGED since you first connected: remembered "
         f"{expected}, the server now sends {got}. Not connecting. This may be someone pretending to be "
         "the server (an attacker on the network), or the admin made a new certificate. Ask the admin for "
         f"the fingerprint the server log shows at start-up. If it is the new one, {accept}"

@@ -104,8 +104,8 @@ def _describe(event: ev.Event) -> str | None:
             return f"reconnected — caught up on {count} missed {noun} in {', '.join(conversations)}"
         case ev.CertificatePinned(address, fingerprint, file, given, replaced):
             return pins.first_use_notice(address, fingerprint, Path(file), given=given, replaced=replaced or None)
-        case ev.CertificateChanged(address, expected, got, file, given):
-            return pins.changed_warning(address, expected, got, Path(file), given=given)
+        case ev.CertificateChanged(address, expected, got, file, given, name):
+            return pins.changed_warning(address, expected, got, Path(file), given=given, name=name)
         case ev.Info(text):
             return text
         case ev.Error(text):

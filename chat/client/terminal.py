@@ -104,6 +104,7 @@ def run(
     fingerprint: str | None = None,
     plaintext_login: bool = False,
     resolve: Callable[[], tuple[str, int] | None] | None = None,
+    service_name: str | None = None,
 ) -> int:
     """Chat until the user quits (or stdin ends); the return value is the exit code.
 
@@ -137,6 +138,7 @@ def run(
             fingerprint=fingerprint,
             plaintext_login=plaintext_login,
             resolve=resolve,  # a server found on the LAN is looked up again before each reconnect
+            service_name=service_name,  # and its certificate is checked against the pin of its name
         )
 
     conn = connection(password)

@@ -289,3 +289,51 @@ def test_chat_status_without_tls_on_the_tls_port_suggests_tls(tls_server: Server
         probe(tls_server.host, tls_server.tls_port, 5.0)
     assert "connect with --tls" in str(refused.value)
     assert probe(tls_server.host, tls_server.port, 5.0).server  # the plain port answers as before
+
+
+def test_a_server_found_by_name_is_checked_against_the_pin_of_its_name_wherever_it_moves(
+    tmp_path: Path, data_dir: Path, known: KnownServers
+) -> None:
+    """A stand-in resolver sends the connection to the same server (same certificate) on another
+    port, then to another server with another certificate announcing the same name."""
+    import shutil
+
+    shutil.copytree(data_dir / "tls", tmp_path / "moved" / "data" / "tls")  # the same server, moved
+    servers = [start_tls_server(tmp_path), start_tls_server(tmp_path / "moved"), start_tls_server(tmp_path / "fake")]
+    first, moved, fake = servers
+    assert first.tls_port and moved.tls_port and fake.tls_port
+    where = [(first.host, first.tls_port)]
+    conn = Connection(
+        first.host, first.tls_port, "alice", tls=True, backoff_cap=1.0, known_servers=known,
+        resolve=lambda: where[-1], service_name="Office chat",
+    )  # fmt: skip
+    events = Watcher(conn.start())
+    try:
+        pinned = events.wait_for(lambda e: isinstance(e, ev.CertificatePinned))
+        assert isinstance(pinned, ev.CertificatePinned)
+        events.wait_for(lambda e: isinstance(e, ev.Connected))
+        assert known.get("mdns:office%20chat") == pinned.fingerprint
+
+        where.append((moved.host, moved.tls_port))
+        first.stop()
+        back = events.wait_for(lambda e: isinstance(e, ev.Connected))
+        assert isinstance(back, ev.Connected) and back.address == f"{moved.host}:{moved.tls_port}"
+        assert [e for e in events.seen if isinstance(e, ev.CertificatePinned)] == [pinned]  # silently
+        assert known.get(server_key(moved.host, moved.tls_port)) == pinned.fingerprint
+
+        where.append((fake.host, fake.tls_port))
+        moved.stop()
+        changed = events.wait_for(lambda e: isinstance(e, ev.CertificateChanged))
+        assert isinstance(changed, ev.CertificateChanged)
+        assert (changed.name, changed.expected, changed.given) == ("Office chat", pinned.fingerprint, False)
+        assert changed.got == fingerprint_in_log(fake) != pinned.fingerprint
+        events.wait_for(lambda e: isinstance(e, ev.Closed))
+        after = events.seen[events.seen.index(changed) :]
+        assert not any(isinstance(e, ev.Connecting | ev.Reconnecting | ev.Connected) for e in after)
+        warning = describe(changed) or ""
+        assert f'announced on the LAN as "Office chat" (now at {fake.host}:{fake.tls_port}) has CHANGED' in warning
+        assert known.get(server_key(fake.host, fake.tls_port)) is None  # nothing pinned for the impostor
+    finally:
+        conn.close()
+        for server in servers:
+            server.stop()

@@ -188,3 +188,97 @@ def test_a_pin_saved_meanwhile_by_another_client_is_checked_not_overwritten(
     with pytest.raises(pins.PinMismatch):
         pins.verify(store, "chat.lan", 6697, CERT_B)
     assert store.entries() == {"chat.lan:6697": fingerprint(CERT_A)}
+
+
+# ------------------------------------------------------------------ servers found on the LAN by name
+
+
+def test_the_name_key_is_one_lower_case_word_that_forget_accepts_as_listed_or_as_announced() -> None:
+    assert pins.name_key("Office chat") == "mdns:office%20chat"
+    assert pins.name_key("50% off\tchat.") == "mdns:50%25%20off%09chat"
+    assert pins.name_key("Büro") == "mdns:büro"  # readable in `chat trust`, not escaped
+    assert pins.parse_key("mdns:office%20chat") == pins.parse_key("MDNS:Office chat") == "mdns:office%20chat"
+    assert pins.parse_key("Chat.LAN:6697") == "chat.lan:6697"
+    with pytest.raises(ValueError):
+        pins.parse_key("chat.lan:notaport")
+
+
+def test_a_name_with_spaces_is_stored_and_read_back_as_one_line(store: pins.KnownServers) -> None:
+    pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat")
+    assert store.entries() == {"mdns:office%20chat": fingerprint(CERT_A), "192.168.1.20:6697": fingerprint(CERT_A)}
+    assert "mdns:office%20chat " + fingerprint(CERT_A) in store.path.read_text(encoding="utf-8").splitlines()
+    assert store.forget(pins.parse_key("mdns:Office chat"))
+    assert store.entries() == {"192.168.1.20:6697": fingerprint(CERT_A)}
+
+
+def test_the_same_certificate_under_the_name_at_a_new_address_is_accepted_and_pinned_there(
+    store: pins.KnownServers,
+) -> None:
+    first = pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat")
+    assert first.pinned_now
+    moved = pins.verify(store, "192.168.1.31", 6697, CERT_A, name="Office chat")
+    assert moved == pins.Verdict(fingerprint(CERT_A), pinned_now=False)  # no "first connection" to compare
+    assert store.get("192.168.1.31:6697") == fingerprint(CERT_A)
+    # Even where another server was pinned before (DHCP gave it the address): the name vouches.
+    store.remember("192.168.1.40:6697", fingerprint(CERT_B))
+    assert not pins.verify(store, "192.168.1.40", 6697, CERT_A, name="office chat").pinned_now
+    assert store.get("192.168.1.40:6697") == fingerprint(CERT_A)
+
+
+def test_another_certificate_under_the_name_is_refused_at_any_address(store: pins.KnownServers) -> None:
+    pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat")
+    before = store.entries()
+    with pytest.raises(pins.PinMismatch) as refused:
+        pins.verify(store, "192.168.1.31", 6697, CERT_B, name="Office chat")
+    bad = refused.value
+    assert (bad.expected, bad.got, bad.given) == (fingerprint(CERT_A), fingerprint(CERT_B), False)
+    assert bad.name == "Office chat"
+    assert bad.address == "192.168.1.31:6697"
+    warning = str(bad)
+    assert 'announced on the LAN as "Office chat" (now at 192.168.1.31:6697) has CHANGED' in warning
+    assert "chat trust --forget mdns:office%20chat" in warning
+    assert store.entries() == before  # nothing pinned at the attacker's address
+    # A typed address (no name) is still checked by address only, as before.
+    assert pins.verify(store, "192.168.1.31", 6697, CERT_B).pinned_now
+
+
+def test_a_server_pinned_by_address_before_names_were_gets_its_name_pinned_quietly(store: pins.KnownServers) -> None:
+    store.remember("192.168.1.20:6697", fingerprint(CERT_A))
+    assert not pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat").pinned_now
+    assert store.get("mdns:office%20chat") == fingerprint(CERT_A)
+    with pytest.raises(pins.PinMismatch) as refused:  # its address pin still refuses another certificate
+        pins.verify(store, "192.168.1.20", 6697, CERT_B, name="Other chat")
+    assert refused.value.name == "" and store.get("mdns:other%20chat") is None
+
+
+def test_a_given_fingerprint_replaces_the_name_pin_too(store: pins.KnownServers) -> None:
+    pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat")
+    accepted = pins.verify(store, "192.168.1.31", 6697, CERT_B, expected=fingerprint(CERT_B), name="Office chat")
+    assert accepted.pinned_now and accepted.given and accepted.replaced == fingerprint(CERT_A)
+    assert store.get("mdns:office%20chat") == store.get("192.168.1.31:6697") == fingerprint(CERT_B)
+
+
+def test_a_health_check_by_name_does_not_pin(store: pins.KnownServers) -> None:
+    assert pins.verify(store, "192.168.1.20", 6697, CERT_A, pin=False, name="Office chat").pinned_now
+    assert store.entries() == {}
+
+
+def test_a_window_warning_for_a_name_says_to_pick_it_again() -> None:
+    text = pins.changed_warning("10.0.0.5:6697", "SHA256:A", "SHA256:B", Path("/k"), window=True, name="Lab's chat")
+    assert "chat trust --forget 'mdns:lab'\"'\"'s%20chat'" in text and "pick it again" in text
+
+
+def test_a_pin_that_vouched_is_enough_when_the_other_key_cannot_be_saved(
+    store: pins.KnownServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pins.verify(store, "192.168.1.20", 6697, CERT_A, name="Office chat")
+    store.remember("192.168.1.50:6697", fingerprint(CERT_A))
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store, "_write", read_only)
+    assert not pins.verify(store, "192.168.1.31", 6697, CERT_A, name="Office chat").pinned_now  # by name
+    assert not pins.verify(store, "192.168.1.50", 6697, CERT_A, name="Lab").pinned_now  # by address
+    with pytest.raises(PermissionError):  # a true first use must be saved, or nothing is ever checked
+        pins.verify(store, "192.168.1.60", 6697, CERT_A, name="New")

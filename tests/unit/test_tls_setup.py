@@ -146,6 +146,20 @@ def test_chat_trust_lists_and_forgets(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "no certificate remembered for chat.lan:6697" in again.stderr
 
 
+def test_chat_trust_lists_and_forgets_a_server_pinned_by_its_lan_name(tmp_path: Path) -> None:
+    from chat.client.pins import KnownServers
+    from chat.fingerprint import fingerprint
+
+    path = tmp_path / "known"
+    env = {"CHAT_KNOWN_SERVERS": str(path)}
+    KnownServers(path).remember_all(["mdns:office%20chat", "mdns:lab"], fingerprint(b"x"))
+    listed = runner.invoke(app, ["trust"], env=env)
+    assert "mdns:office%20chat" in listed.stdout and "mdns:lab" in listed.stdout
+    assert runner.invoke(app, ["trust", "--forget", "mdns:office%20chat"], env=env).exit_code == 0
+    assert runner.invoke(app, ["trust", "--forget", "mdns:Lab"], env=env).exit_code == 0  # as announced
+    assert KnownServers(path).entries() == {}
+
+
 def test_connect_refuses_a_malformed_fingerprint_as_a_usage_error() -> None:
     result = runner.invoke(app, ["connect", "chat.lan", "--fingerprint", "SHA256:nope"])
     assert result.exit_code == 2 and "--fingerprint" in result.stderr and "Traceback" not in result.output
