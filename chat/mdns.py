@@ -54,17 +54,25 @@ def parse_txt(properties: Mapping[bytes, bytes | None]) -> Txt:
         for key, value in properties.items()
     }
     return Txt(
-        server_name=text.get("name", ""),
-        network=text.get("network", ""),
-        version=text.get("version", ""),
+        server_name=printable(text.get("name", "")),
+        network=printable(text.get("network", "")),
+        version=printable(text.get("version", "")),
         password=text.get("password", "").lower() in ("yes", "true", "1"),
         tls_port=_number(text.get("tls"), 1, 65_535),
         users=_number(text.get("users"), 0, None),
     )
 
 
+def printable(text: str, limit: int = 100) -> str:
+    """Announced text as it may be shown: whatever a machine on the LAN puts in its record is
+    printed on terminals, where an escape sequence could retitle the window or worse."""
+    return "".join(c for c in text if c.isprintable())[:limit]
+
+
 def _number(text: str | None, low: int, high: int | None) -> int | None:
-    if text is None or not text.isdigit():
+    """A TXT number, or None for anything else: any machine on the LAN may announce, so ``²``
+    (a digit to ``isdigit``) or five thousand digits must not stop a listing."""
+    if text is None or not (text.isascii() and text.isdigit() and len(text) <= 9):
         return None
     value = int(text)
     return value if value >= low and (high is None or value <= high) else None

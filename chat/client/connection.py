@@ -76,13 +76,15 @@ SEND_WINDOW = 8
 #: (bold, colour, reset, reverse, italic, strikethrough, underline), and DEL. A line feed is not
 #: text but the break between two messages (split_text), so it stays for the split.
 _UNSENDABLE = re.compile("[\x00\x01\x05-\x09\x0b-\x0e\x10\x12-\x15\x17-\x1c\x7f]")
+#: Lone surrogates: what undecodable input bytes become (surrogateescape); they cannot be UTF-8.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def sendable(text: str) -> str:
     """``text`` as it may be sent, whichever UI it was typed in: NUL and CR cannot travel in an
     IRC line, and other control characters (a paste, a stray key) are noise or terminal escapes
     for the people reading; the formatting codes are kept, since people type them on purpose."""
-    return _UNSENDABLE.sub("", text)
+    return _SURROGATES.sub("\ufffd", _UNSENDABLE.sub("", text))
 
 
 def backoff_delay(attempt: int, cap: float, rng: random.Random | None = None) -> float:
@@ -254,7 +256,7 @@ class Connection:
     def send_raw(self, line: Message | str) -> None:
         """Send any IRC command (``/raw``); a string is parsed first so a typo fails here."""
         msg = line if isinstance(line, Message) else parse(line)
-        msg.to_line()  # raises ValueError for something that cannot go on the wire
+        msg.encode()  # raises ValueError (UnicodeEncodeError included) for what cannot go on the wire
         with self._lock:
             self._requests.append(msg)
         self._wake()
@@ -318,7 +320,7 @@ class Connection:
 
     @staticmethod
     def _check_name(name: str, what: str) -> None:
-        if not name or any(ch in name for ch in " ,\r\n\0") or name.startswith(":"):
+        if not name or any(ch in name for ch in " ,\r\n\0") or name.startswith(":") or not name.isprintable():
             raise ValueError(f'"{name}" cannot be used as a {what}')
 
     def _wake(self) -> None:

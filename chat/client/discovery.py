@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import zeroconf
 from zeroconf import ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
 
 from chat import mdns
@@ -107,7 +108,7 @@ def merge(services: Iterable[Service]) -> list[Found]:
     for service in services:
         if not service.addresses:
             continue
-        name = mdns.instance_of(service.name, service.service_type)
+        name = mdns.printable(mdns.instance_of(service.name, service.service_type))
         txt = mdns.parse_txt(service.properties)
         seen = by_name.get(name, Found(name, ()))
         addresses = _ordered((*seen.addresses, *service.addresses))
@@ -126,10 +127,16 @@ def _service(info: ServiceInfo) -> Service | None:
 
 
 def _lookup(zc: Zeroconf, service_type: str, name: str, timeout: float) -> Service | None:
-    info = ServiceInfo(service_type, name)
-    if not info.load_from_cache(zc) and not info.request(zc, timeout * 1000):
+    """One service's record, or None when it does not answer or is malformed: what one machine
+    on the LAN announces (a name with control characters, say) must not hide all the others."""
+    try:
+        info = ServiceInfo(service_type, name)
+        if not info.load_from_cache(zc) and not info.request(zc, timeout * 1000):
+            return None
+        return _service(info)
+    except (zeroconf.Error, ValueError, UnicodeError) as err:  # e.g. BadTypeInNameException
+        log.debug("ignored a malformed announcement %r: %s", name, err)
         return None
-    return _service(info)
 
 
 def browse(timeout: float = BROWSE_SECONDS) -> list[Found]:

@@ -235,6 +235,9 @@ class App:
                 looking.put(discover())
             except OSError as err:
                 looking.put(f"cannot look for servers on the LAN (mDNS): {err.strerror or err}")
+            except Exception as err:  # a thread's error would otherwise leave the form "looking" forever
+                log.exception("looking for servers on the LAN failed")
+                looking.put(f"looking for servers on the LAN failed: {err}")
 
         threading.Thread(target=browse, name="chat-discover", daemon=True).start()
         if self.form is not None:

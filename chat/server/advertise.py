@@ -71,10 +71,18 @@ def announced_name(settings: Settings, hostname: str | None = None) -> str:
     """``discovery.name``, else ``server.name``; while that is still the built-in ``chat.lan``
     it names no machine, so the host name tells two unconfigured servers apart."""
     if settings.discovery.name:
-        return settings.discovery.name
+        return _label(settings.discovery.name)
     if settings.server_name != DEFAULT_SERVER_NAME:
-        return settings.server_name
+        return _label(settings.server_name)
     return short_hostname(hostname)
+
+
+def _label(name: str) -> str:
+    """A DNS-SD instance name is one label of at most 63 UTF-8 bytes without control
+    characters; a longer name would not be announced at all, so it is cut on a character."""
+    text = "".join(c for c in name if c.isprintable())
+    cut = text.encode("utf-8")[:63].decode("utf-8", "ignore")
+    return cut.strip() or "chat-server"
 
 
 def advertised_addresses(listen_host: str, lan: Sequence[str]) -> tuple[str, ...]:
