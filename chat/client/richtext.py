@@ -97,7 +97,8 @@ def shape_exact(text: str) -> str:
 def visual_order(text: str, rtl: bool) -> list[tuple[int, str]]:
     """(logical index, character as drawn) from left to right: the bidi algorithm's levels
     (python-bidi) and its line reordering, keeping track of where each character came from.
-    Mirrored characters (brackets in right-to-left runs) come back mirrored."""
+    Mirrored characters (brackets in right-to-left runs) come back mirrored. Every index of
+    ``text`` is in the result once, invisible formatting characters included."""
     if not rtl and not has_rtl(text):
         return list(enumerate(text))
     storage = _bidi.get_empty_storage()
@@ -112,7 +113,40 @@ def visual_order(text: str, rtl: bool) -> list[tuple[int, str]]:
     _bidi.resolve_implicit_levels(storage, False)
     _bidi.reorder_resolved_levels(storage, False)
     _bidi.apply_mirroring(storage, False)
-    return [(int(char["index"]), str(char["ch"])) for char in storage["chars"]]
+    placed = [(int(char["index"]), str(char["ch"]), int(char["level"])) for char in storage["chars"]]
+    return _put_back(text, placed, rtl)
+
+
+def _put_back(text: str, placed: list[tuple[int, str, int]], rtl: bool) -> list[tuple[int, str]]:
+    """``placed`` (index, character, level) with the characters python-bidi dropped under rule X9
+    (ZWNJ, ZWJ, soft hyphen, U+FEFF, embeddings and overrides) put back, so that every logical
+    index has a place: the input line's cursor can stand after a ZWNJ, which Persian has in
+    most sentences. Like UAX #9 section 5.2 suggests, a dropped character goes with the one
+    before it (the first kept one for those at the start), on that character's reading side."""
+    kept = {index for index, _, _ in placed}
+    if len(kept) == len(text):
+        return [(index, ch) for index, ch, _ in placed]
+    if not kept:
+        everything = list(enumerate(text))
+        return everything[::-1] if rtl else everything
+    leaders: list[int] = []
+    followers: dict[int, list[int]] = {}
+    anchor: int | None = None
+    for index in range(len(text)):
+        if index in kept:
+            anchor = index
+        elif anchor is None:
+            leaders.append(index)
+        else:
+            followers.setdefault(anchor, []).append(index)
+    first = min(kept)
+    out: list[tuple[int, str]] = []
+    for index, ch, level in placed:
+        chain = [(i, text[i]) for i in leaders] if index == first else []
+        chain.append((index, ch))
+        chain.extend((i, text[i]) for i in followers.get(index, ()))
+        out.extend(reversed(chain) if level % 2 else chain)
+    return out
 
 
 def display(text: str, rtl: bool | None = None) -> str:
