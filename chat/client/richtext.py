@@ -49,6 +49,9 @@ _LINK = re.compile(r"https?://[^\s<>\"'\x00-\x1f]+", re.IGNORECASE)
 #: Closing punctuation that ends a sentence rather than the link: ``(see http://x.org/a).``
 _LINK_TAIL = ".,;:!?)]}'\"»،؛"
 
+#: How many run boundaries :func:`_owners` finds again by shaping each prefix (see there).
+_RESHAPED_PREFIXES = 64
+
 _reshaper = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": True, "support_ligatures": True})
 #: For the input line: one glyph per typed character (no ligatures, diacritics kept), so that the
 #: cursor and the selection map back to the logical text exactly.
@@ -165,7 +168,7 @@ def layout(runs: Sequence[tuple[str, T]], rtl: bool | None = None) -> list[tuple
         rtl = base_rtl(logical)
     shaped = shape(logical)
     owners = _owners([len(text) for text, _ in runs], logical, shaped)
-    out: list[tuple[str, T]] = []
+    pieces: list[tuple[list[str], T]] = []  # joined once at the end: adding to a str per character is quadratic
     last = -1
     for index, ch in visual_order(shaped, rtl):
         ch = _INVISIBLE.sub("", ch)
@@ -173,19 +176,26 @@ def layout(runs: Sequence[tuple[str, T]], rtl: bool | None = None) -> list[tuple
             continue
         owner = owners[index]
         if owner == last:
-            out[-1] = (out[-1][0] + ch, out[-1][1])
+            pieces[-1][0].append(ch)
         else:
-            out.append((ch, runs[owner][1]))
+            pieces.append(([ch], runs[owner][1]))
             last = owner
-    return out
+    return [("".join(chars), payload) for chars, payload in pieces]
 
 
 def _owners(lengths: list[int], logical: str, shaped: str) -> list[int]:
     """For each character of ``shaped``, the run it belongs to. Shaping keeps the length unless
     a ligature (lam-alef) merges letters or a diacritic is dropped; then the run boundaries are
-    found again by shaping each prefix."""
+    found again by shaping each prefix.
+
+    Shaping every prefix costs runs x length, so past :data:`_RESHAPED_PREFIXES` runs (a long
+    message with many styles *and* a ligature) the unshaped boundaries are kept instead: a
+    payload may then start a character or two late, which beats a frozen window."""
+    flat = [run for run, length in enumerate(lengths) for _ in range(length)]
     if len(shaped) == len(logical):
-        return [run for run, length in enumerate(lengths) for _ in range(length)]
+        return flat
+    if len(lengths) > _RESHAPED_PREFIXES:
+        return (flat + [len(lengths) - 1] * len(shaped))[: len(shaped)]
     owners: list[int] = []
     start = 0
     consumed = 0
@@ -204,11 +214,25 @@ def links(text: str) -> list[Link]:
     found = []
     for match in _LINK.finditer(text):
         url = match.group()
-        while url and url[-1] in _LINK_TAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
-            url = url[:-1]
-        if len(url) > len(match.group()[: match.group().index("//") + 2]):
-            found.append(Link(match.start(), match.start() + len(url), url))
+        end = _link_end(url)
+        if end > url.index("//") + 2:
+            found.append(Link(match.start(), match.start() + end, url[:end]))
     return found
+
+
+def _link_end(url: str) -> int:
+    """Where ``url`` ends once the sentence's closing punctuation is cut off: one backward pass
+    keeping the bracket counts (counting and slicing per character was quadratic on ``)))...``)."""
+    opened = url.count("(")
+    closed = url.count(")")
+    end = len(url)
+    while end and url[end - 1] in _LINK_TAIL:
+        if url[end - 1] == ")":
+            if opened >= closed:
+                break  # this one closes a bracket the link opened: it is part of the address
+            closed -= 1
+        end -= 1
+    return end
 
 
 def split_links(text: str) -> list[tuple[str, str | None]]:

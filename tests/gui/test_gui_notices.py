@@ -17,6 +17,7 @@ def test_fifty_private_messages_in_the_background_make_one_notification(
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(gui.notify, "notify", lambda title, body: sent.append((title, body)) or True)
     monkeypatch.setattr(root, "focus_displayof", lambda: None)  # the window is in the background
+    gui._style(root)  # fonts and styles for this root, as App sets them up
     view = gui.ChatView(SimpleNamespace(root=root, leaving=None), ChatModel("localhost:6667", "me"))  # type: ignore[arg-type]
     for i in range(50):
         view._alert(Alert("alice", "alice", f"message {i}"))

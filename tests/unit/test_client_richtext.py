@@ -327,3 +327,39 @@ def test_cursor_walks_through_a_zwnj_word_one_place_per_character() -> None:
         clicked.place(shown, shown.cursor)
         assert clicked.cursor == at  # clicking where the cursor is shown puts it back there
     assert positions == list(range(len(text), -1, -1))  # right to left, no place skipped or repeated
+
+
+# ------------------------------------------------------------------------ long text
+
+
+def test_links_on_a_long_run_of_closing_brackets() -> None:
+    text = "http://a" + ")" * 100_000  # cut point was found by counting and slicing per character
+    assert [link.url for link in richtext.links(text)] == ["http://a"]
+    balanced = "http://a/" + "(" * 50_000 + ")" * 50_001 + "."
+    assert [link.url for link in richtext.links(balanced)] == [balanced[:-2]]
+
+
+def test_layout_of_a_hundred_kilobytes_keeps_every_character() -> None:
+    text = "word " * 20_000
+    runs = [(text, "a"), ("x" * 100_000, "b")]
+    assert richtext.layout(runs) == runs  # one piece per run, not rebuilt per character
+    persian = "درود " * 20_000  # no ligature: one glyph per letter
+    shown = richtext.layout([(persian, None)])
+    assert len(shown) == 1 and len(shown[0][0]) == len(persian)
+
+
+def test_ligatures_in_many_runs_do_not_reshape_every_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    shape = richtext.shape
+    shaped = [0]
+
+    def counting(text: str) -> str:
+        shaped[0] += len(text)
+        return shape(text)
+
+    monkeypatch.setattr(richtext, "shape", counting)
+    runs = [("لا ", i % 2) for i in range(1_000)]  # lam-alef: a ligature in each of a thousand runs
+    size = sum(len(text) for text, _ in runs)
+    out = richtext.layout(runs)
+    assert shaped[0] <= 100 * size  # shaping each prefix was about runs * size / 2
+    assert "".join(text for text, _ in out).count("\ufefb") == 1_000  # every ligature drawn
+    assert {payload for _, payload in out} == {0, 1}
