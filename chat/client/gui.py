@@ -32,6 +32,7 @@ from chat.client.connection import Connection
 from chat.client.formatting import Style
 from chat.client.gui_model import SERVER, Alert, Changes, ChatModel, Line, certificate_warning, for_the_window
 from chat.client.inputline import InputLine
+from chat.client.mentions import Notices
 from chat.client.render import clock, nick_slot, plain
 from chat.protocol import valid_nick
 
@@ -785,6 +786,7 @@ class ChatView:
         self.sidebar.tag_configure("mentioned", foreground=FLASH_BG)
         self.sidebar.tag_configure("flash", background=FLASH_BG, foreground="#1d2330")
         self._flashing: dict[str, str] = {}  # conversation key -> pending after() of its flash
+        self._notices = Notices()  # a burst of mentions is one desktop notification, not one each
         self.sidebar.bind("<<TreeviewSelect>>", self._on_select)
         panes.add(side, weight=0)
 
@@ -1007,7 +1009,8 @@ class ChatView:
         """A message names us: flash its conversation; outside the window, tell the desktop."""
         if alert.key != self.model.current or self.app.root.focus_displayof() is None:
             self._flash(alert.key, FLASHES)
-        if self.app.root.focus_displayof() is None and not notify.notify(alert.title, alert.text):
+        background = self.app.root.focus_displayof() is None
+        if background and self._notices.allow(alert.key) and not notify.notify(alert.title, alert.text):
             self.app.root.bell()
 
     def _flash(self, key: str, left: int) -> None:

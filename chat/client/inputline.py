@@ -9,7 +9,7 @@ is eventually sent. Kept apart from Tk so the cursor rules are tested without a 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from chat.client import richtext
@@ -28,6 +28,10 @@ CODE_SIGNS = {
     "\x04": "◍",  # hex colour
     "\x0f": "⊘",  # reset
 }
+
+#: Bidi classes the algorithm removes (rule X9) and :func:`richtext.visual_order` puts back
+#: beside a neighbour: boundary neutrals (ZWNJ, ZWJ, soft hyphen, U+FEFF), embeddings, overrides.
+_FORMATTING = frozenset({"BN", "LRE", "RLE", "LRO", "RLO", "PDF"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +96,12 @@ class InputLine:
         placed = richtext.visual_order(richtext.shape_exact(shown), rtl)
         text = "".join(ch for _, ch in placed)
         order = tuple(index for index, _ in placed)
-        where = {index: position for position, index in enumerate(order)}
         if self.cursor == 0:
             cursor = len(text) if rtl else 0
         else:
+            where = _positions(order)
             before = self.cursor - 1  # the cursor stands just after this character, on its reading side
-            cursor = where[before] if _reads_rtl(shown[before], rtl) else where[before] + 1
+            cursor = where[before] if _drawn_rtl(shown, where, before, rtl) else where[before] + 1
         return Visual(text, cursor, order, rtl)
 
     def place(self, visual: Visual, position: int) -> None:
@@ -105,12 +109,35 @@ class InputLine:
         if not visual.order:
             self.cursor = 0
             return
+        where = _positions(visual.order)
         if position >= len(visual.order):
             index = visual.order[-1]
-            self.cursor = index if _reads_rtl(self.text[index], visual.rtl) else index + 1
+            self.cursor = index if _drawn_rtl(self.text, where, index, visual.rtl) else index + 1
             return
-        index = visual.order[position]
-        self.cursor = index + 1 if _reads_rtl(self.text[index], visual.rtl) else index
+        index = visual.order[max(position, 0)]
+        self.cursor = index + 1 if _drawn_rtl(self.text, where, index, visual.rtl) else index
+
+
+def _positions(order: Sequence[int]) -> list[int]:
+    """Shown position of each logical index: ``order`` holds every index once (see
+    :func:`richtext.visual_order`), so this is total."""
+    where = [0] * len(order)
+    for position, index in enumerate(order):
+        where[index] = position
+    return where
+
+
+def _drawn_rtl(text: str, where: Sequence[int], index: int, rtl: bool) -> bool:
+    """Whether the character at ``index`` is drawn right to left. An invisible formatting
+    character (ZWNJ, ZWJ, embeddings) has no direction of its own: the bidi algorithm set it
+    beside its logical neighbour, and it reads the way it goes from that neighbour."""
+    if unicodedata.bidirectional(text[index]) not in _FORMATTING:
+        return _reads_rtl(text[index], rtl)
+    if index > 0:
+        return where[index] < where[index - 1]
+    if len(where) > 1:
+        return where[index] > where[index + 1]
+    return rtl
 
 
 def _reads_rtl(ch: str, rtl: bool) -> bool:

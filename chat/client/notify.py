@@ -7,6 +7,7 @@ holds up the window.
 
 from __future__ import annotations
 
+import html
 import logging
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ def notify(title: str, body: str) -> bool:
         return False
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 1] + "…"
+    body = html.escape(body, quote=False)  # daemons read the body as markup: "<b>" would vanish or bold the rest
     try:
         subprocess.Popen(
             [program, "--app-name=chat", "--", title, body],

@@ -49,6 +49,9 @@ _LINK = re.compile(r"https?://[^\s<>\"'\x00-\x1f]+", re.IGNORECASE)
 #: Closing punctuation that ends a sentence rather than the link: ``(see http://x.org/a).``
 _LINK_TAIL = ".,;:!?)]}'\"»،؛"
 
+#: How many run boundaries :func:`_owners` finds again by shaping each prefix (see there).
+_RESHAPED_PREFIXES = 64
+
 _reshaper = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": True, "support_ligatures": True})
 #: For the input line: one glyph per typed character (no ligatures, diacritics kept), so that the
 #: cursor and the selection map back to the logical text exactly.
@@ -97,7 +100,8 @@ def shape_exact(text: str) -> str:
 def visual_order(text: str, rtl: bool) -> list[tuple[int, str]]:
     """(logical index, character as drawn) from left to right: the bidi algorithm's levels
     (python-bidi) and its line reordering, keeping track of where each character came from.
-    Mirrored characters (brackets in right-to-left runs) come back mirrored."""
+    Mirrored characters (brackets in right-to-left runs) come back mirrored. Every index of
+    ``text`` is in the result once, invisible formatting characters included."""
     if not rtl and not has_rtl(text):
         return list(enumerate(text))
     storage = _bidi.get_empty_storage()
@@ -112,7 +116,40 @@ def visual_order(text: str, rtl: bool) -> list[tuple[int, str]]:
     _bidi.resolve_implicit_levels(storage, False)
     _bidi.reorder_resolved_levels(storage, False)
     _bidi.apply_mirroring(storage, False)
-    return [(int(char["index"]), str(char["ch"])) for char in storage["chars"]]
+    placed = [(int(char["index"]), str(char["ch"]), int(char["level"])) for char in storage["chars"]]
+    return _put_back(text, placed, rtl)
+
+
+def _put_back(text: str, placed: list[tuple[int, str, int]], rtl: bool) -> list[tuple[int, str]]:
+    """``placed`` (index, character, level) with the characters python-bidi dropped under rule X9
+    (ZWNJ, ZWJ, soft hyphen, U+FEFF, embeddings and overrides) put back, so that every logical
+    index has a place: the input line's cursor can stand after a ZWNJ, which Persian has in
+    most sentences. Like UAX #9 section 5.2 suggests, a dropped character goes with the one
+    before it (the first kept one for those at the start), on that character's reading side."""
+    kept = {index for index, _, _ in placed}
+    if len(kept) == len(text):
+        return [(index, ch) for index, ch, _ in placed]
+    if not kept:
+        everything = list(enumerate(text))
+        return everything[::-1] if rtl else everything
+    leaders: list[int] = []
+    followers: dict[int, list[int]] = {}
+    anchor: int | None = None
+    for index in range(len(text)):
+        if index in kept:
+            anchor = index
+        elif anchor is None:
+            leaders.append(index)
+        else:
+            followers.setdefault(anchor, []).append(index)
+    first = min(kept)
+    out: list[tuple[int, str]] = []
+    for index, ch, level in placed:
+        chain = [(i, text[i]) for i in leaders] if index == first else []
+        chain.append((index, ch))
+        chain.extend((i, text[i]) for i in followers.get(index, ()))
+        out.extend(reversed(chain) if level % 2 else chain)
+    return out
 
 
 def display(text: str, rtl: bool | None = None) -> str:
@@ -131,7 +168,7 @@ def layout(runs: Sequence[tuple[str, T]], rtl: bool | None = None) -> list[tuple
         rtl = base_rtl(logical)
     shaped = shape(logical)
     owners = _owners([len(text) for text, _ in runs], logical, shaped)
-    out: list[tuple[str, T]] = []
+    pieces: list[tuple[list[str], T]] = []  # joined once at the end: adding to a str per character is quadratic
     last = -1
     for index, ch in visual_order(shaped, rtl):
         ch = _INVISIBLE.sub("", ch)
@@ -139,19 +176,26 @@ def layout(runs: Sequence[tuple[str, T]], rtl: bool | None = None) -> list[tuple
             continue
         owner = owners[index]
         if owner == last:
-            out[-1] = (out[-1][0] + ch, out[-1][1])
+            pieces[-1][0].append(ch)
         else:
-            out.append((ch, runs[owner][1]))
+            pieces.append(([ch], runs[owner][1]))
             last = owner
-    return out
+    return [("".join(chars), payload) for chars, payload in pieces]
 
 
 def _owners(lengths: list[int], logical: str, shaped: str) -> list[int]:
     """For each character of ``shaped``, the run it belongs to. Shaping keeps the length unless
     a ligature (lam-alef) merges letters or a diacritic is dropped; then the run boundaries are
-    found again by shaping each prefix."""
+    found again by shaping each prefix.
+
+    Shaping every prefix costs runs x length, so past :data:`_RESHAPED_PREFIXES` runs (a long
+    message with many styles *and* a ligature) the unshaped boundaries are kept instead: a
+    payload may then start a character or two late, which beats a frozen window."""
+    flat = [run for run, length in enumerate(lengths) for _ in range(length)]
     if len(shaped) == len(logical):
-        return [run for run, length in enumerate(lengths) for _ in range(length)]
+        return flat
+    if len(lengths) > _RESHAPED_PREFIXES:
+        return (flat + [len(lengths) - 1] * len(shaped))[: len(shaped)]
     owners: list[int] = []
     start = 0
     consumed = 0
@@ -170,11 +214,25 @@ def links(text: str) -> list[Link]:
     found = []
     for match in _LINK.finditer(text):
         url = match.group()
-        while url and url[-1] in _LINK_TAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
-            url = url[:-1]
-        if len(url) > len(match.group()[: match.group().index("//") + 2]):
-            found.append(Link(match.start(), match.start() + len(url), url))
+        end = _link_end(url)
+        if end > url.index("//") + 2:
+            found.append(Link(match.start(), match.start() + end, url[:end]))
     return found
+
+
+def _link_end(url: str) -> int:
+    """Where ``url`` ends once the sentence's closing punctuation is cut off: one backward pass
+    keeping the bracket counts (counting and slicing per character was quadratic on ``)))...``)."""
+    opened = url.count("(")
+    closed = url.count(")")
+    end = len(url)
+    while end and url[end - 1] in _LINK_TAIL:
+        if url[end - 1] == ")":
+            if opened >= closed:
+                break  # this one closes a bracket the link opened: it is part of the address
+            closed -= 1
+        end -= 1
+    return end
 
 
 def split_links(text: str) -> list[tuple[str, str | None]]:

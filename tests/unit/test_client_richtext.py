@@ -275,3 +275,91 @@ def test_click_places_the_logical_cursor() -> None:
     assert line.cursor == 2
     line.place(line.visual(), 99)
     assert line.cursor == 5
+
+
+#: Characters python-bidi drops under rule X9, each in a line the way it is typed.
+DROPPED = [
+    "می\u200cخواهم",  # ZWNJ: "I want", in most Persian sentences
+    "ab\u200dcd",  # ZWJ
+    "لا\u200dم",  # ZWJ between Arabic letters
+    "\u202aسلام\u202c hi",  # LRE ... PDF around Persian
+    "\u202bab\u202c",  # RLE ... PDF around Latin
+    "a\u202eبc\u202c",  # RLO ... PDF
+    "سل\u00adام",  # soft hyphen
+    "\ufeffhello",  # a byte order mark pasted at the start
+    "hi\u200c",  # dropped character last
+    "\u200c\u200cسلام",  # dropped characters first, in a right-to-left word
+    "\u200c",  # nothing but a dropped character
+]
+
+
+@pytest.mark.parametrize("text", DROPPED)
+def test_visual_order_keeps_every_character(text: str) -> None:
+    for rtl in (False, True):
+        placed = richtext.visual_order(text, rtl)
+        assert sorted(index for index, _ in placed) == list(range(len(text)))
+
+
+@pytest.mark.parametrize("text", DROPPED)
+def test_cursor_anywhere_around_invisible_formatting_characters(text: str) -> None:
+    for at in range(len(text) + 1):
+        line = InputLine(text)
+        line.cursor = at
+        shown = line.visual()  # raised KeyError when the character before the cursor was dropped
+        assert len(shown.text) == len(shown.order) == len(text)
+        assert sorted(shown.order) == list(range(len(text)))
+        assert 0 <= shown.cursor <= len(shown.text)
+    for position in range(len(text) + 1):
+        line = InputLine(text)
+        line.place(line.visual(), position)  # a click anywhere in the entry
+        assert 0 <= line.cursor <= len(text)
+
+
+def test_cursor_walks_through_a_zwnj_word_one_place_per_character() -> None:
+    text = "می\u200cخواهم"
+    positions = []
+    for at in range(len(text) + 1):
+        line = InputLine(text)
+        line.cursor = at
+        shown = line.visual()
+        positions.append(shown.cursor)
+        clicked = InputLine(text)
+        clicked.place(shown, shown.cursor)
+        assert clicked.cursor == at  # clicking where the cursor is shown puts it back there
+    assert positions == list(range(len(text), -1, -1))  # right to left, no place skipped or repeated
+
+
+# ------------------------------------------------------------------------ long text
+
+
+def test_links_on_a_long_run_of_closing_brackets() -> None:
+    text = "http://a" + ")" * 100_000  # cut point was found by counting and slicing per character
+    assert [link.url for link in richtext.links(text)] == ["http://a"]
+    balanced = "http://a/" + "(" * 50_000 + ")" * 50_001 + "."
+    assert [link.url for link in richtext.links(balanced)] == [balanced[:-2]]
+
+
+def test_layout_of_a_hundred_kilobytes_keeps_every_character() -> None:
+    text = "word " * 20_000
+    runs = [(text, "a"), ("x" * 100_000, "b")]
+    assert richtext.layout(runs) == runs  # one piece per run, not rebuilt per character
+    persian = "درود " * 20_000  # no ligature: one glyph per letter
+    shown = richtext.layout([(persian, None)])
+    assert len(shown) == 1 and len(shown[0][0]) == len(persian)
+
+
+def test_ligatures_in_many_runs_do_not_reshape_every_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    shape = richtext.shape
+    shaped = [0]
+
+    def counting(text: str) -> str:
+        shaped[0] += len(text)
+        return shape(text)
+
+    monkeypatch.setattr(richtext, "shape", counting)
+    runs = [("لا ", i % 2) for i in range(1_000)]  # lam-alef: a ligature in each of a thousand runs
+    size = sum(len(text) for text, _ in runs)
+    out = richtext.layout(runs)
+    assert shaped[0] <= 100 * size  # shaping each prefix was about runs * size / 2
+    assert "".join(text for text, _ in out).count("\ufefb") == 1_000  # every ligature drawn
+    assert {payload for _, payload in out} == {0, 1}
