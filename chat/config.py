@@ -177,10 +177,13 @@ def _port_text(value: object) -> int:
     raise _Invalid(f"expected an integer 0–65535, got {_describe(value)}")
 
 
-def _seconds(value: object) -> float:
+def _positive(value: object, what: str = "a number") -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
         return float(value)
-    raise _Invalid(f"expected a number of seconds > 0, got {_describe(value)}")
+    raise _Invalid(f"expected {what} > 0, got {_describe(value)}")
+
+
+_seconds = functools.partial(_positive, what="a number of seconds")
 
 
 def _log_level(value: object) -> str:
@@ -210,18 +213,18 @@ def _bool(value: object) -> bool:
     raise _Invalid(f"expected true or false, got {_describe(value)}")
 
 
-def _rate(value: object) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    raise _Invalid(f"expected a number > 0, got {_describe(value)}")
+_rate = _positive
 
 
-def _file(value: object) -> Path:
+def _path(value: object, what: str = "a file path") -> Path:
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, str) and value.strip():
         return Path(value).expanduser()
-    raise _Invalid(f"expected a file path, got {_describe(value)}{_bool_hint(value)}")
+    raise _Invalid(f"expected {what}, got {_describe(value)}{_bool_hint(value)}")
+
+
+_file = _path
 
 
 def _secret(value: object) -> str:
@@ -267,12 +270,7 @@ def _switch(value: object) -> bool:
     raise _Invalid(f"expected on or off, got {_describe(value)}")
 
 
-def _directory(value: object) -> Path:
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    if isinstance(value, str) and value.strip():
-        return Path(value).expanduser()
-    raise _Invalid(f"expected a directory path, got {_describe(value)}{_bool_hint(value)}")
+_directory = functools.partial(_path, what="a directory path")
 
 
 def _absolute(path: Path) -> Path:

@@ -29,6 +29,7 @@ from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
 from chat import mdns
 from chat.config import Settings
+from chat.protocol import clip_utf8
 from chat.server.addresses import lan_addresses
 
 __all__ = ["Advertiser", "Record", "advertised_addresses", "announced_name", "build_records", "start"]
@@ -81,8 +82,7 @@ def _label(name: str) -> str:
     """A DNS-SD instance name is one label of at most 63 UTF-8 bytes without control
     characters; a longer name would not be announced at all, so it is cut on a character."""
     text = "".join(c for c in name if c.isprintable())
-    cut = text.encode("utf-8")[:63].decode("utf-8", "ignore")
-    return cut.strip() or "chat-server"
+    return clip_utf8(text, 63).strip() or "chat-server"
 
 
 def advertised_addresses(listen_host: str, lan: Sequence[str]) -> tuple[str, ...]:

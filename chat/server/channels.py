@@ -12,12 +12,8 @@ from chat.server.state import Channel, Client
 @command("JOIN", min_params=1)
 def join(core: ServerCore, client: Client, msg: Message) -> None:
     if msg.params[0] == "0":
-        for key in list(client.channels):
-            channel = core.channels.get(key)
-            if client.closing:
-                return  # dropped for SendQ while leaving: gone from every room already
-            if channel is not None:
-                part_channel(core, client, channel, "Left all channels")
+        for key in list(client.channels):  # a copy: part_channel takes each key out
+            part_channel(core, client, core.channels[key], "Left all channels")
         return
     for name in msg.params[0].split(","):
         if name:
@@ -25,8 +21,6 @@ def join(core: ServerCore, client: Client, msg: Message) -> None:
 
 
 def join_channel(core: ServerCore, client: Client, name: str) -> None:
-    if client.closing:
-        return  # dropped for SendQ earlier in the same JOIN list: it must not haunt the next rooms
     if not valid_channel(name, core.limits.channel_length):
         core.reply(client, rpl.ERR_NOSUCHCHANNEL, name, "Invalid channel name")
         return
@@ -65,8 +59,12 @@ def part(core: ServerCore, client: Client, msg: Message) -> None:
 def part_channel(core: ServerCore, client: Client, channel: Channel, reason: str) -> None:
     params = [channel.name, reason] if reason else [channel.name]
     core.send_to_channel(channel, Message("PART", params, client.prefix).encode(core.limits.max_line))
-    if channel.members.pop(client, None) is None:
-        return  # dropped for SendQ by its own PART line: already out of every room
+    leave_channel(core, client, channel)
+
+
+def leave_channel(core: ServerCore, client: Client, channel: Channel) -> None:
+    """``client`` is out of ``channel`` (PART, KICK); an empty room goes away."""
+    del channel.members[client]
     key = casefold(channel.name)
     client.channels.discard(key)
     if not channel.members:
@@ -107,9 +105,7 @@ def send_topic(core: ServerCore, client: Client, channel: Channel) -> None:
 def names(core: ServerCore, client: Client, msg: Message) -> None:
     if not msg.params:
         for key in sorted(client.channels):
-            channel = core.channels.get(key)
-            if channel is not None:  # None once the asker was dropped for SendQ and its last room went
-                send_names(core, client, channel)
+            send_names(core, client, core.channels[key])
         if not client.channels:
             core.reply(client, rpl.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return

@@ -15,9 +15,19 @@ from datetime import UTC, datetime
 
 from chat import __version__
 from chat.config import Settings
-from chat.protocol import MAX_CLIENT_TAGS, LineReader, LineTooLong, Message, ParseError, casefold, clean_text, parse
+from chat.protocol import (
+    MAX_CLIENT_TAGS,
+    LineReader,
+    LineTooLong,
+    Message,
+    ParseError,
+    casefold,
+    clean_text,
+    clip_utf8,
+    parse,
+)
 from chat.protocol import numerics as rpl
-from chat.protocol.message import escape_tag_value
+from chat.protocol.message import escape_tag_value, middle_param
 from chat.server.accounts import AccountStore
 from chat.server.addresses import address_group
 from chat.server.budget import FailureBudget
@@ -50,6 +60,15 @@ PRUNE_EVERY = 300
 CHEAP_COMMANDS = {b"PING": 0.1, b"PONG": 0.1, b"CHATHISTORY": 0.1}
 #: Commands whose first parameter is a comma-separated list of targets, each costing a line.
 PER_TARGET_COMMANDS = frozenset({b"JOIN", b"PART", b"PRIVMSG", b"NOTICE", b"TAGMSG", b"NAMES", b"WHOIS"})
+
+
+#: Bytes of a QUIT, KICK or KILL reason kept: the line stays within 512 with any prefix.
+REASON_LENGTH = 300
+
+
+def safe_reason(text: str) -> str:
+    """A reason as a user typed it, made safe to show: no control characters, not too long."""
+    return clip_utf8(clean_text(text), REASON_LENGTH)
 
 
 def format_server_time(ts: float) -> str:
@@ -368,10 +387,9 @@ class ServerCore:
         if len(out) + len(data) > self.limits.sendq:
             # Dropped once the current command is done (:meth:`_drop_overflowed`): removing it
             # here would change the member list a broadcast is walking through.
-            if client not in self.overflowed:
-                log.warning("%s (%s): SendQ exceeded, dropping", client.nick, client.host)
-                out.clear()
-                self.overflowed.append(client)
+            log.warning("%s (%s): SendQ exceeded, dropping", client.nick, client.host)
+            out.clear()
+            self.overflowed.append(client)
             return
         out += data
         self.dirty.add(client)
@@ -390,7 +408,7 @@ class ServerCore:
         """A numeric reply addressed to ``client`` (``*`` before it has a nick). Middle parameters
         may echo what the user typed (``NICK :a b``), so they are made wire-safe here."""
         *middle, last = params or ("",)
-        safe = [_wire_safe(p) for p in middle]
+        safe = [middle_param(p) for p in middle]
         self.send_message(client, Message(numeric, [client.nick, *safe, last], self.name))
 
     def send_to_peers(self, client: Client, data: bytes, *, include_self: bool) -> None:
@@ -456,13 +474,6 @@ def _add_tag(line: bytes, tag: bytes) -> bytes:
     if line.startswith(b"@"):
         return b"@" + tag + b";" + line[1:]
     return b"@" + tag + b" " + line
-
-
-def _wire_safe(param: str) -> str:
-    """A parameter that can stand in the middle of a line: no spaces, no leading colon."""
-    if param and " " not in param and not param.startswith(":"):
-        return param
-    return param.replace(" ", "_").lstrip(":") or "*"
 
 
 def open_history(settings: Settings) -> HistoryStore:

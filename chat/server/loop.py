@@ -61,12 +61,11 @@ class Listening:
 
 
 class _Conn:
-    __slots__ = ("client", "close_by", "sock", "tls", "watching_write")
+    __slots__ = ("client", "close_by", "sock", "watching_write")
 
-    def __init__(self, sock: socket.socket, client: Client, tls: bool = False) -> None:
+    def __init__(self, sock: socket.socket, client: Client) -> None:
         self.sock = sock
         self.client = client
-        self.tls = tls
         self.watching_write = False
         self.close_by = 0.0
 
@@ -223,7 +222,7 @@ class ServerLoop:
             sock.close()
             return
         client = self.core.connect(self._next_id, host, secure=True)
-        conn = _Conn(tls_sock, client, tls=True)
+        conn = _Conn(tls_sock, client)
         self.handshakes[client.id] = conn
         self.selector.register(tls_sock, selectors.EVENT_READ, functools.partial(self._handshake, conn))
 
@@ -256,7 +255,7 @@ class ServerLoop:
     def _read(self, conn: _Conn) -> None:
         try:
             data = conn.sock.recv(READ_SIZE)
-            if conn.tls and data:
+            if conn.client.secure and data:
                 data += _decrypted_rest(cast(ssl.SSLSocket, conn.sock))
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return

@@ -70,8 +70,6 @@ def privmsg(core: ServerCore, client: Client, msg: Message) -> None:
     client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+") and valid_tag_key(k)}
     cid = client_tags.get(CLIENT_ID_TAG) or None
     for target in msg.params[0].split(",")[:MAX_TARGETS]:
-        if client.closing:
-            break  # dropped for SendQ by its own echo: nothing more from a gone client
         if target:
             _deliver(core, client, command_name, target, text, client_tags, cid, now, quiet=quiet)
 
@@ -149,7 +147,7 @@ def _deliver(
 
     if channel is not None:
         send = core.send
-        for member in list(channel.members):  # a copy: a member dropped for SendQ leaves the room
+        for member in channel.members:  # nobody leaves mid-command: SendQ drops wait (core.send)
             if member is client or (tagmsg and "message-tags" not in member.caps):
                 continue
             send(member, out.for_client(member))

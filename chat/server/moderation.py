@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import logging
 
-from chat.protocol import Message, casefold, clean_text, clip_utf8
+from chat.protocol import Message
 from chat.protocol import numerics as rpl
 from chat.server import auth
-from chat.server.core import ServerCore
+from chat.server.channels import leave_channel
+from chat.server.core import ServerCore, safe_reason
 from chat.server.registry import command
 from chat.server.state import Client
 
 log = logging.getLogger(__name__)
-
-#: Bytes of a KICK or KILL reason kept, like a QUIT's: the line stays within 512 with any prefix.
-REASON_LENGTH = 300
-
-
-def _reason(text: str) -> str:
-    """A reason as a user typed it, made safe to show: no control characters, not too long."""
-    return clip_utf8(clean_text(text), REASON_LENGTH)
-
 
 @command("OPER", min_params=2)
 def oper(core: ServerCore, client: Client, msg: Message) -> None:
@@ -80,7 +72,7 @@ def kill(core: ServerCore, client: Client, msg: Message) -> None:
     if target is None:
         core.reply(client, rpl.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
-    reason = _reason(msg.param(1)) or "No reason given"
+    reason = safe_reason(msg.param(1)) or "No reason given"
     text = f"Killed ({client.nick} ({reason}))"
     log.info("KILL: %s (oper %s) killed %s (%s): %s", client.nick, client.oper, target.nick, target.host, reason)
     core.send_message(target, Message("KILL", [target.nick, text], client.prefix))
@@ -101,7 +93,7 @@ def kick(core: ServerCore, client: Client, msg: Message) -> None:
     if not channel.is_operator(client) and not server_op:
         core.reply(client, rpl.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    reason = _reason(msg.param(2)) or client.nick
+    reason = safe_reason(msg.param(2)) or client.nick
     for nick in msg.params[1].split(","):
         if not nick:
             continue
@@ -112,8 +104,6 @@ def kick(core: ServerCore, client: Client, msg: Message) -> None:
         log.info("KICK: %s removed %s from %s: %s", client.nick, target.nick, channel.name, reason)
         line = Message("KICK", [channel.name, target.nick, reason], client.prefix).encode(core.limits.max_line)
         core.send_to_channel(channel, line)
-        del channel.members[target]
-        target.channels.discard(casefold(channel.name))
+        leave_channel(core, target, channel)
         if not channel.members:
-            del core.channels[casefold(channel.name)]
             return

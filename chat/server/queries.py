@@ -88,7 +88,7 @@ def who(core: ServerCore, client: Client, msg: Message) -> None:
     if is_channel(mask):
         channel = core.find_channel(mask)
         if channel is not None:
-            for member, prefix in list(channel.members.items()):  # the asker may be dropped for SendQ
+            for member, prefix in channel.members.items():
                 _who_line(core, client, channel.name, member, prefix)
     else:
         target = core.find_nick(mask)

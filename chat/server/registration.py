@@ -12,7 +12,7 @@ from chat.protocol import Message, casefold, clean_text, clip_utf8, valid_nick
 from chat.protocol import numerics as rpl
 from chat.server import auth
 from chat.server.channels import join_channel
-from chat.server.core import SUPPORTED_CAPS, ServerCore
+from chat.server.core import SUPPORTED_CAPS, ServerCore, safe_reason
 from chat.server.queries import send_lusers, send_motd
 from chat.server.registry import command
 from chat.server.state import Client
@@ -20,7 +20,6 @@ from chat.server.state import Client
 log = logging.getLogger(__name__)
 
 #: Bytes of a QUIT reason kept: with the longest prefix the QUIT line still fits in 512.
-QUIT_LENGTH = 300
 CHANNEL_MODES = "nt"
 USER_MODES = "io"
 
@@ -262,6 +261,6 @@ def pong(core: ServerCore, client: Client, msg: Message) -> None:
 
 @command("QUIT", needs_registration=False)
 def quit_(core: ServerCore, client: Client, msg: Message) -> None:
-    reason = clip_utf8(clean_text(msg.param(0)), QUIT_LENGTH)
+    reason = safe_reason(msg.param(0))
     quit_reason = f"Quit: {reason}" if reason else "Quit"
     core.disconnect(client, quit_reason, quit_reason=quit_reason)
