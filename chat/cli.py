@@ -190,11 +190,12 @@ def connect(
             "then letters, digits, those characters or '-'"
         )
     pinned = _fingerprint(fingerprint)
+    tls = tls or pinned is not None  # a fingerprint is a TLS certificate's: --fingerprint means TLS
     resolve: Resolver | None = None
     service_name: str | None = None
     if address is None:
         interactive = not json_mode and sys.stdin.isatty()
-        address, tls, resolve, service_name = _discovered(tls or pinned is not None, interactive=interactive)
+        address, tls, resolve, service_name = _discovered(tls, interactive=interactive)
     _check_server(address, tls)  # a typo in the address is a usage error, not a connection failure
     server_password = _server_password(password_file)
     login = _account_login(account) if account is not None else None

@@ -344,14 +344,7 @@ def _kick(args: str, target: str | None) -> Command:
         channel = target
     else:
         raise _Usage
-    nicks = tuple(n for n in first.split(",") if n)
-    return Kick(channel, _need_tuple(nicks), rest)
-
-
-def _need_tuple(items: tuple[str, ...]) -> tuple[str, ...]:
-    if not items:
-        raise _Usage
-    return items
+    return Kick(channel, tuple(_need_list([n for n in first.split(",") if n])), rest)
 
 
 def _quit(args: str, target: str | None) -> Command:

@@ -819,7 +819,7 @@ class _Link:
         if command in _UNNAMED_REJECTIONS or (
             command == rpl.ERR_NEEDMOREPARAMS and msg.param(1).upper() in ("PRIVMSG", "NOTICE")
         ):
-            return outbox.reject_oldest()
+            return outbox.reject(None)
         return None
 
     def answered(self, label: str) -> None:

@@ -870,7 +870,6 @@ class ChatView:
         text.tag_bind("link", "<Leave>", lambda _e: text.configure(cursor="arrow"))
         text.tag_bind("link", "<Button-1>", self._on_link)
         self._styles: set[str] = set()  # formatting tags configured so far (made when first used)
-        self.links: dict[str, str] = {}  # tag -> address, for the click
 
     # ------------------------------------------------------------------------ drawing
 
@@ -969,7 +968,7 @@ class ChatView:
     def _row_width(self) -> int:
         """Pixels a row of the message view has: right-to-left lines are broken to fit it here,
         because Tk would wrap their visual order and show the end of a long sentence first."""
-        width = self.text.winfo_width() - 2 * int(self.text.cget("padx")) - 8
+        width = self._current_width()
         if width <= 50:  # not drawn yet
             width = 600
         self._wrap_width = width
@@ -984,8 +983,12 @@ class ChatView:
 
     def _rewrapped(self) -> None:
         self._rewrap = None
-        if abs(self._current_width() - self._wrap_width) > 20:
-            self._redraw()
+        width = self._current_width()
+        if abs(width - self._wrap_width) > 20:
+            if self.text.tag_ranges("rtl"):  # only right-to-left lines are broken by the client
+                self._redraw()
+            else:
+                self._wrap_width = width
 
     def _ensure_tag(self, tag: str) -> None:
         """Formatting tags (``f_bi``, ``fg4``, ``url12`` ...) are configured when first used."""
@@ -1001,7 +1004,11 @@ class ChatView:
             url = _LINK_URLS.get(str(tag))
             if url:
                 log.info("opening %s", url)
-                webbrowser.open(url, new=2)
+                # Off the Tk thread: finding the browser (xdg-settings) or a console browser that
+                # runs until it exits would freeze the window meanwhile.
+                threading.Thread(
+                    target=webbrowser.open, args=(url,), kwargs={"new": 2}, name="chat-browser", daemon=True
+                ).start()
                 break
         return "break"
 

@@ -12,16 +12,12 @@ import logging
 import shutil
 import subprocess
 
-__all__ = ["available", "notify"]
+__all__ = ["notify"]
 
 log = logging.getLogger(__name__)
 
 #: Long messages are cut: a notification is a glance, the window has the rest.
 MAX_BODY = 200
-
-
-def available() -> bool:
-    return shutil.which("notify-send") is not None
 
 
 def notify(title: str, body: str) -> bool:

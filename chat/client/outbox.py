@@ -92,24 +92,14 @@ class Outbox:
                     return item
         return None
 
-    def reject(self, target: str) -> Pending | None:
-        """The server refused a message to ``target`` (no such nick, not in the channel...): it
-        answers in order, so it is the oldest written one to that target."""
-        key = casefold(target)
+    def reject(self, target: str | None = None) -> Pending | None:
+        """The server refused a message to ``target`` (no such nick, not in the channel...), or
+        a line without naming its target (``None``: too long): it answers in order, so it is the
+        oldest written one (to that target)."""
+        key = casefold(target) if target is not None else None
         with self._changed:
             for cid, item in self._items.items():
-                if item.written and casefold(item.target) == key:
-                    del self._items[cid]
-                    self._changed.notify_all()
-                    return item
-        return None
-
-    def reject_oldest(self) -> Pending | None:
-        """The server refused a line without naming its target (too long, no text): it answers
-        in order, so it is the oldest written one."""
-        with self._changed:
-            for cid, item in self._items.items():
-                if item.written:
+                if item.written and (key is None or casefold(item.target) == key):
                     del self._items[cid]
                     self._changed.notify_all()
                     return item

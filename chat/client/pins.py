@@ -36,11 +36,10 @@ try:
 except ImportError:  # not POSIX: no lock, the atomic replace still keeps the file whole
     fcntl = None  # type: ignore[assignment]
 
-from chat.client.address import format_address, parse_server
+from chat.client.address import TLS_PORT, format_address, parse_server
 from chat.fingerprint import fingerprint, normalize
 
 __all__ = [
-    "DEFAULT_TLS_PORT",
     "KnownServers",
     "PinMismatch",
     "UnreadablePins",
@@ -58,7 +57,6 @@ __all__ = [
     "wrap",
 ]
 
-DEFAULT_TLS_PORT = 6697
 ENV_VAR = "CHAT_KNOWN_SERVERS"
 
 
@@ -225,7 +223,7 @@ def wrap(sock: socket.socket, host: str, timeout: float) -> ssl.SSLSocket:
 
 def handshake_failure(address: str, exc: OSError, timeout: float) -> str:
     """Why the TLS handshake with ``address`` failed, in words a user can act on."""
-    hint = "is that the server's TLS port (usually 6697), and is TLS on there?"
+    hint = f"is that the server's TLS port (usually {TLS_PORT}), and is TLS on there?"
     if isinstance(exc, TimeoutError):
         return f"{address} did not complete the TLS handshake within {timeout:g} s — {hint}"
     if isinstance(exc, ssl.SSLError):

@@ -130,7 +130,7 @@ def probe(
     try:
         sock = socket.create_connection((host, port), timeout=max(timeout, 0.01))
     except OSError as exc:
-        raise StatusError(reasons.connect_failure(host, address, exc, timeout)) from None
+        raise StatusError(reasons.connect_failure(host, address, exc, timeout, port=port, tls=tls)) from None
     verdict: pins.Verdict | None = None
     if tls:
         try:
@@ -152,7 +152,7 @@ def probe(
         try:
             report = _Probe(sock, address, deadline, timeout).run()
         except _Silent as ended:  # dropped before a single line: likely a TLS port probed in plain text
-            raise StatusError(ended.reason if tls else reasons.plain_to_tls_port(ended.reason, port)) from None
+            raise StatusError(str(ended) if tls else reasons.plain_to_tls_port(str(ended), port)) from None
     if verdict is None:
         return report
     return replace(report, fingerprint=verdict.fingerprint, pinned=not verdict.pinned_now)
@@ -160,10 +160,6 @@ def probe(
 
 class _Silent(StatusError):
     """The server ended the connection before it sent a single line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _Probe:
@@ -259,8 +255,8 @@ class _Probe:
         if not data:
             reason = reasons.server_closed(self.address, None)
             raise StatusError(reason) if self.heard else _Silent(reason)
-        self.heard = True
         for line in self.reader.feed(data):
+            self.heard = True
             if isinstance(line, LineTooLong):
                 continue
             try:

@@ -108,7 +108,7 @@ def test_persian_formatting_mentions_and_links(
     text.event_generate("<Enter>", x=x + 3, y=y + height // 2)
     text.event_generate("<Motion>", x=x + 3, y=y + height // 2)
     text.event_generate("<Button-1>", x=x + 3, y=y + height // 2)
-    root.update()
+    pump(root, lambda: opened, what="the browser asked to open the link")  # opened off the Tk thread
     assert opened == ["https://example.org/release-notes"]
     assert str(text.cget("cursor")) == "hand2"
     assert "🎉🚀" in str(text.get("1.0", "end"))  # astral emoji drawn or boxed, never an error

@@ -46,10 +46,10 @@ def test_an_unnamed_rejection_removes_the_oldest_written() -> None:
     box = Outbox()
     a = box.add("PRIVMSG", "bob", "1")
     b = box.add("NOTICE", "carol", "2")
-    assert box.reject_oldest() is None  # nothing written yet: nothing the server could answer
+    assert box.reject(None) is None  # nothing written yet: nothing the server could answer
     box.mark_written(b.cid)
     box.mark_written(a.cid)
-    rejected = box.reject_oldest()
+    rejected = box.reject(None)
     assert rejected is not None and rejected.cid == a.cid
     assert [item.cid for item in box.snapshot()] == [b.cid]
 
