@@ -42,6 +42,7 @@ from chat.client.session import WANTED_CAPS, Session, Step
 from chat.fingerprint import fingerprint
 from chat.protocol import LineReader, LineTooLong, Message, ParseError, casefold, parse
 from chat.protocol import numerics as rpl
+from chat.protocol.message import FORMATTING_CODES
 
 __all__ = ["Connection", "Status", "backoff_delay"]
 
@@ -49,9 +50,10 @@ log = logging.getLogger(__name__)
 
 #: Errors that answer a PRIVMSG/NOTICE we sent, naming its target as their first parameter.
 _REJECTIONS = frozenset({rpl.ERR_NOSUCHNICK, rpl.ERR_NOSUCHCHANNEL, rpl.ERR_CANNOTSENDTOCHAN})
-#: Errors that answer the oldest line the server has not answered yet without naming a target
-#: (a line too long for the server is dropped unread, so not even a label comes back for it).
-_UNNAMED_REJECTIONS = frozenset({rpl.ERR_NORECIPIENT, rpl.ERR_NOTEXTTOSEND, rpl.ERR_INPUTTOOLONG})
+#: Errors that answer the oldest line the server has not answered yet without naming a target:
+#: a line too long for the server is dropped unread, so not even a label comes back for it.
+#: (No recipient / no text cannot answer an outbox line: those always have both.)
+_UNNAMED_REJECTIONS = frozenset({rpl.ERR_INPUTTOOLONG})
 
 #: Why a labeled message was settled without an echo: the server took it and delivered it to
 #: nobody (a NOTICE gets no error, RFC 2812), or answered a later line first, so it dropped it.
@@ -75,7 +77,9 @@ SEND_WINDOW = 8
 #: What may not go out in a message: C0 control characters other than the IRC formatting codes
 #: (bold, colour, reset, reverse, italic, strikethrough, underline), and DEL. A line feed is not
 #: text but the break between two messages (split_text), so it stays for the split.
-_UNSENDABLE = re.compile("[\x00\x01\x05-\x09\x0b-\x0e\x10\x12-\x15\x17-\x1c\x7f]")
+_UNSENDABLE = re.compile(
+    "[" + "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in FORMATTING_CODES + "\n") + "]"
+)
 #: Lone surrogates: what undecodable input bytes become (surrogateescape); they cannot be UTF-8.
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -193,6 +197,11 @@ class Connection:
         self._status = Status("connecting", self.address, nick)
 
     # ------------------------------------------------------------------ UI-thread API
+
+    @property
+    def login_allowed(self) -> bool:
+        """Whether passwords (SASL, /oper) may be sent: over TLS, or when the user said so."""
+        return self.tls or self.plaintext_login
 
     @property
     def status(self) -> Status:
@@ -816,9 +825,7 @@ class _Link:
             return outbox.acknowledge(answers) if is_error else None
         if command in _REJECTIONS:
             return outbox.reject(msg.param(1))
-        if command in _UNNAMED_REJECTIONS or (
-            command == rpl.ERR_NEEDMOREPARAMS and msg.param(1).upper() in ("PRIVMSG", "NOTICE")
-        ):
+        if command in _UNNAMED_REJECTIONS:
             return outbox.reject(None)
         return None
 

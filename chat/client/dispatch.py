@@ -117,7 +117,7 @@ def _perform(command: NetworkCommand, conn: Connection) -> None:
         case cmd.Raw(line):
             conn.send_raw(line)
         case cmd.Oper(name, password):
-            if not (conn.tls or conn.plaintext_login):
+            if not conn.login_allowed:
                 raise ValueError(f"/oper {NEEDS_TLS}")
             conn.send_raw(Message("OPER", [name, password]))
         case cmd.Kill(nick, reason):

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from chat.protocol.message import FORMATTING_CODES, clean_text
+
 __all__ = ["CODES", "COLOURS", "Run", "Style", "clean", "parse", "strip"]
 
 BOLD, COLOUR, HEX, RESET, MONO, REVERSE, ITALIC, STRIKE, UNDERLINE = (
     "\x02", "\x03", "\x04", "\x0f", "\x11", "\x16", "\x1d", "\x1e", "\x1f",
 )  # fmt: skip
 #: Every formatting code: the control characters a message may carry on purpose.
-CODES = BOLD + COLOUR + HEX + RESET + MONO + REVERSE + ITALIC + STRIKE + UNDERLINE
+CODES = FORMATTING_CODES
 #: The 16 standard mIRC colours (0 white ... 15 light grey), as RGB for the GUI.
 COLOURS = (
     "#ffffff", "#000000", "#00007f", "#009300", "#ff0000", "#7f0000", "#9c009c", "#fc7f00",
@@ -29,9 +31,6 @@ COLOURS = (
 # digits after it is text (mIRC's rule). \x04 takes six hex digits the same way.
 _COLOUR = re.compile(r"\x03(?:(\d{1,2})(?:,(\d{1,2}))?)?")
 _HEX = re.compile(r"\x04(?:([0-9a-fA-F]{6})(?:,([0-9a-fA-F]{6}))?)?")
-#: Control characters that are not formatting codes: never shown, never sent (terminal escapes,
-#: NUL, CR ...). C1 controls (0x80-0x9f) are dropped too, since some terminals obey 0x9b as CSI.
-_NOT_TEXT = re.compile(r"[\x00-\x01\x05-\x0e\x10\x12-\x15\x17-\x1c\x7f-\x9f]")
 _ALL_CODES = re.compile(
     r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d-\x1f]"
 )
@@ -69,7 +68,8 @@ class Run:
 def clean(text: str) -> str:
     """``text`` as it may be shown: formatting codes kept, other control characters dropped,
     tabs and line breaks turned into spaces (a message is one line)."""
-    return _NOT_TEXT.sub("", text.replace("\t", " ").replace("\n", " ").replace("\r", ""))
+    # clean_text drops the other controls, C1 included (some terminals obey 0x9b as CSI).
+    return clean_text(text.replace("\t", " ").replace("\n", " "))
 
 
 def strip(text: str) -> str:

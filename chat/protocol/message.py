@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = [
+    "FORMATTING_CODES",
     "Message",
     "ParseError",
     "clean_text",
@@ -92,9 +93,9 @@ def format_tags(tags: dict[str, str]) -> str:
 #: Control characters kept in free text: IRC formatting (bold, colour, hex colour, reset,
 #: monospace, reverse, italic, strikethrough, underline). The rest of C0, DEL and C1 can only
 #: confuse a terminal or hide text, so topics, away messages, real names and reasons lose them.
-_FORMATTING = "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f"
+FORMATTING_CODES = "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f"
 _CONTROLS = re.compile(
-    "[" + "".join(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in _FORMATTING) + "]"
+    "[" + "".join(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in FORMATTING_CODES) + "]"
 )
 
 
