@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from chat.client.gui import App, ConnectForm
 from tests.helpers.xvfb import Xvfb
+
+#: Connection options for GUI tests: a dead link is noticed and retried within a test's deadlines.
+FAST: dict[str, object] = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,11 @@ def pump(
         if time.monotonic() > deadline:
             raise AssertionError(f"{what() if callable(what) else what} did not happen within {timeout:g} s")
         time.sleep(0.01)
+
+
+def blank_form(root: tk.Tk, **options: object) -> tuple[App, ConnectForm]:
+    """The window opened without an address, on a LAN where no server answers: no real mDNS
+    search, whose late result could fill the form in under the test."""
+    app = App(root, None, None, discover=list, connection_options={**FAST, **options})
+    assert app.form is not None
+    return app, app.form

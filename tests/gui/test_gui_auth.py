@@ -17,10 +17,9 @@ import pytest
 
 from chat.client.gui import App, ConnectForm, Login
 from chat.client.gui_model import SERVER
-from tests.gui.conftest import pump
+from tests.gui.conftest import FAST, blank_form, pump
 from tests.helpers.server_process import ServerProcess
 
-FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
 #: For the tests of logins on a server that allows them without TLS (auth.sasl_plaintext).
 PLAIN_LOGIN = {**FAST, "plaintext_login": True}
 SERVER_PASSWORD = "lan-party-2026"
@@ -64,9 +63,8 @@ def prefs_text(tmp_path: Path) -> str:
 
 
 def test_missing_then_wrong_then_right_server_password(root: tk.Tk, locked: ServerProcess, tmp_path: Path) -> None:
-    app = App(root, None, None, connection_options=FAST)
-    form = app.form
-    assert form is not None and not form.login_shown  # the simple case stays simple
+    app, form = blank_form(root)
+    assert not form.login_shown  # the simple case stays simple
     fill(form, locked, "bob")
     form.button.invoke()
     pump(root, lambda: "needs a password" in form.password_note.cget("text"), what="the missing-password note")
@@ -94,9 +92,7 @@ def test_missing_then_wrong_then_right_server_password(root: tk.Tk, locked: Serv
 def test_account_login_gets_the_reserved_nick_after_a_wrong_password(
     root: tk.Tk, locked: ServerProcess, tmp_path: Path
 ) -> None:
-    app = App(root, None, None, connection_options=PLAIN_LOGIN)
-    form = app.form
-    assert form is not None
+    app, form = blank_form(root, plaintext_login=True)
     fill(form, locked, "alice")
     form.toggle_login()
     form.password.set(SERVER_PASSWORD)
@@ -130,9 +126,7 @@ def test_account_login_gets_the_reserved_nick_after_a_wrong_password(
 def test_login_on_a_plain_connection_says_it_needs_tls(root: tk.Tk, tmp_path: Path) -> None:
     server = start_server(tmp_path, "  reserve_nicks: true\n")  # no sasl_plaintext, and no TLS listener
     try:
-        app = App(root, None, None, connection_options=PLAIN_LOGIN)
-        form = app.form
-        assert form is not None
+        app, form = blank_form(root, plaintext_login=True)
         fill(form, server, "alice")
         form.toggle_login()
         form.account.set("alice")
@@ -147,9 +141,7 @@ def test_login_on_a_plain_connection_says_it_needs_tls(root: tk.Tk, tmp_path: Pa
 
 
 def test_the_client_keeps_an_account_password_off_a_plain_connection(root: tk.Tk, locked: ServerProcess) -> None:
-    app = App(root, None, None, connection_options=FAST)
-    form = app.form
-    assert form is not None
+    app, form = blank_form(root)
     fill(form, locked, "alice")
     form.toggle_login()
     form.password.set(SERVER_PASSWORD)

@@ -9,10 +9,8 @@ import tkinter as tk
 from chat import mdns
 from chat.client.discovery import Found
 from chat.client.gui import App
-from tests.gui.conftest import pump
+from tests.gui.conftest import FAST, pump
 from tests.helpers.server_process import ServerProcess
-
-FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
 
 
 def found(name: str, port: int, *, tls_port: int | None = None, password: bool = False) -> Found:

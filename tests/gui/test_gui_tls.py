@@ -14,11 +14,9 @@ from chat.client import events as ev
 from chat.client.gui import App, Login
 from chat.client.gui_model import SERVER, certificate_warning
 from chat.client.pins import KnownServers, server_key
-from tests.gui.conftest import pump
+from tests.gui.conftest import FAST, blank_form, pump
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.tls_server import start_tls_server
-
-FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
 
 
 @pytest.fixture
@@ -31,9 +29,8 @@ def tls_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def test_tls_box_connects_pins_and_is_remembered(root: tk.Tk, tls_server: ServerProcess, tmp_path: Path) -> None:
-    app = App(root, None, None, connection_options=FAST)
-    form = app.form
-    assert form is not None and not form.tls.get()
+    app, form = blank_form(root)
+    assert not form.tls.get()
     pump(root, lambda: True)
     form.address.set(f"127.0.0.1:{tls_server.tls_port}")
     form.nick.set("alice")

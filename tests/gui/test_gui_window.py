@@ -15,12 +15,10 @@ from chat.client import events as ev
 from chat.client import gui_model
 from chat.client.connection import Connection
 from chat.client.gui import App
-from tests.gui.conftest import pump
+from tests.gui.conftest import FAST, blank_form, pump
 from tests.helpers.relay import Relay
 from tests.helpers.server_process import ServerProcess
 from tests.helpers.watcher import Watcher
-
-FAST = {"ping_interval": 1.0, "ping_timeout": 2.5, "backoff_cap": 1.0}
 
 
 def view_text(app: App) -> str:
@@ -118,9 +116,7 @@ def test_server_killed_offline_then_back_with_missed_messages_once(
 def test_connect_form_explains_a_wrong_address_and_remembers_the_right_one(
     root: tk.Tk, server: ServerProcess, tmp_path: Path
 ) -> None:
-    app = App(root, None, None, connection_options=FAST)
-    form = app.form
-    assert form is not None
+    app, form = blank_form(root)
     pump(root, lambda: True)
     form.address.set("127.0.0.1:notaport")
     form.nick.set("alice")
@@ -194,9 +190,8 @@ def test_enter_twice_in_the_form_makes_one_connection(
     remembered = tmp_path / "config" / "chat" / "gui.json"
     remembered.parent.mkdir(parents=True)
     remembered.write_text(json.dumps({"address": f"127.0.0.1:{server.port}", "nick": "dora"}))
-    app = App(root, None, None, connection_options=FAST)
-    form = app.form
-    assert form is not None and form.nick.get() == "dora"
+    app, form = blank_form(root)
+    assert form.nick.get() == "dora"
     pump(root, lambda: True)
     form.nick_entry.focus_force()
     form.nick_entry.event_generate("<Return>")
