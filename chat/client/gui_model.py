@@ -429,33 +429,27 @@ class ChatModel:
         self._members_changed(key)
 
     def _on_Parted(self, event: ev.Parted) -> None:
-        key = casefold(event.channel)
-        conv = self.conversations.get(key)
-        if conv is None:
-            return
         why = f" ({event.reason})" if event.reason else ""
-        if event.own:
-            conv.joined, conv.left = False, True
-            conv.members.clear()
-            self._add(key, Line("event", f"you left {event.channel}{why}"), count=False)
-        else:
-            self._drop_member(conv, event.nick)
-            self._add(key, Line("event", f"{event.nick} left{why}"), count=False)
-        self._members_changed(key)
+        self._left_room(event, Line("event", f"you left {event.channel}{why}"), f"{event.nick} left{why}")
 
     def _on_Kicked(self, event: ev.Kicked) -> None:
+        why = f": {event.reason}" if event.reason else ""
+        self._left_room(event, Line("error", describe(event) or ""), f"{event.by} removed {event.nick}{why}")
+
+    def _left_room(self, event: ev.Parted, own_line: Line, other_text: str) -> None:
+        """Someone is out of a room (PART or KICK): our own leaving closes it; others leave the
+        member list. Being kicked counts as unread (an error line), leaving does not."""
         key = casefold(event.channel)
         conv = self.conversations.get(key)
         if conv is None:
             return
-        why = f": {event.reason}" if event.reason else ""
         if event.own:
             conv.joined, conv.left = False, True
             conv.members.clear()
-            self._add(key, Line("error", f"you were removed from {event.channel} by {event.by}{why}"))
+            self._add(key, own_line, count=own_line.kind == "error")
         else:
             self._drop_member(conv, event.nick)
-            self._add(key, Line("event", f"{event.by} removed {event.nick}{why}"), count=False)
+            self._add(key, Line("event", other_text), count=False)
         self._members_changed(key)
 
     def _on_Refused(self, event: ev.Refused) -> None:
