@@ -354,24 +354,24 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 #: Environment variable -> (Settings field, check).
-_ENV: dict[str, tuple[str, _Check]] = {
-    "CHAT_HOST": ("host", _word),
-    "CHAT_PORT": ("port", _port_text),
-    "CHAT_DATA_DIR": ("data_dir", _directory),
-    "CHAT_LOG_LEVEL": ("log_level", _log_level),
-    "CHAT_HISTORY": ("history", _store),
-    "CHAT_PASSWORD": ("password", _secret),
-    "CHAT_PASSWORD_FILE": ("password", _secret_file),
-    "CHAT_DISCOVERY": ("discovery", _switch),
+_ENV: dict[str, tuple[str, str, _Check]] = {
+    "CHAT_HOST": ("server", "host", _word),
+    "CHAT_PORT": ("server", "port", _port_text),
+    "CHAT_DATA_DIR": ("server", "data_dir", _directory),
+    "CHAT_LOG_LEVEL": ("server", "log_level", _log_level),
+    "CHAT_HISTORY": ("history", "store", _store),  # the store only: the file keeps the rest
+    "CHAT_PASSWORD": ("auth", "password", _secret),
+    "CHAT_PASSWORD_FILE": ("auth", "password", _secret_file),
+    "CHAT_DISCOVERY": ("discovery", "enabled", _switch),  # off/on: the file keeps the name
 }
 
 #: Command-line override key -> check. Reported under the option's spelling (``--data-dir``).
-_OVERRIDES: dict[str, _Check] = {
-    "host": _word,
-    "port": _port,
-    "data_dir": _directory,
-    "log_level": _log_level,
-    "history": _store,
+_OVERRIDES: dict[str, tuple[str, str, _Check]] = {
+    "host": ("server", "host", _word),
+    "port": ("server", "port", _port),
+    "data_dir": ("server", "data_dir", _directory),
+    "log_level": ("server", "log_level", _log_level),
+    "history": ("history", "store", _store),
 }
 
 
@@ -605,30 +605,24 @@ def load_settings(
     fields = sections["server"]
 
     env = os.environ if environ is None else environ
-    for var, (name, check) in _ENV.items():
+    for var, (section, name, check) in _ENV.items():
         text = env.get(var)
         if text:
             checked = problems.check(var, check, text)
             if checked is not None:
-                if name == "password":
-                    sections["auth"][name] = checked
-                elif name == "discovery":  # CHAT_DISCOVERY=off turns it off, the file keeps the name
-                    sections["discovery"]["enabled"] = checked
-                else:
-                    fields[name] = checked
+                sections[section][name] = checked
 
     for key, value in (overrides or {}).items():
         if key not in _OVERRIDES:
             raise ValueError(f"unknown settings override {key!r}; expected one of {sorted(_OVERRIDES)}")
+        section, name, check = _OVERRIDES[key]
         if value is not None:
-            checked = problems.check("--" + key.replace("_", "-"), _OVERRIDES[key], value)
+            checked = problems.check("--" + key.replace("_", "-"), check, value)
             if checked is not None:
-                fields[key] = checked
+                sections[section][name] = checked
 
     if problems.lines:
         raise ConfigError("\n".join(problems.lines))
-    if "history" in fields:  # CHAT_HISTORY / --history choose the store, the file keeps the rest
-        sections["history"]["store"] = fields.pop("history")
     settings = dataclasses.replace(
         Settings(),
         **fields,
