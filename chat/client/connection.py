@@ -116,6 +116,11 @@ class _LinkEnded(Exception):
     """Internal: the current link is over; the message is the reason for the user."""
 
 
+class _Refused(_LinkEnded):
+    """Internal: the link is over and no other may follow — trying again unchanged cannot help
+    (a changed certificate, a refused password, a KILL)."""
+
+
 class Connection:
     """A chat connection to one server, reconnecting until :meth:`quit` or :meth:`close`."""
 
@@ -429,11 +434,13 @@ class Connection:
                 sock = self._secure(sock)
             except _LinkEnded as ended:
                 sock.close()
+                self._refused |= isinstance(ended, _Refused)
                 return str(ended), False
         link = _Link(self, sock)
         try:
             return link.run(), link.session.registered
         except _LinkEnded as ended:
+            self._refused |= isinstance(ended, _Refused)
             return str(ended), link.session.registered
         except OSError as exc:
             reason = reasons.link_failure(self.address, exc)
@@ -451,31 +458,24 @@ class Connection:
     def _secure(self, sock: socket.socket) -> ssl.SSLSocket:
         """TLS handshake and the pin check, before a single IRC line is sent."""
         try:
-            secured = pins.wrap(sock, self.host, self.connect_timeout)
-        except OSError as exc:
-            raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
-        try:
-            der = secured.getpeercert(binary_form=True) or b""
-        except OSError as exc:
-            secured.close()
-            raise _LinkEnded(pins.handshake_failure(self.address, exc, self.connect_timeout)) from None
+            secured, der = pins.handshake(sock, self.host, self.address, self.connect_timeout)
+        except pins.HandshakeFailed as failed:
+            raise _LinkEnded(str(failed)) from None
         try:
             verdict = pins.verify(
                 self.known_servers, self.host, self.port, der, self.fingerprint, name=self.service_name
             )
         except pins.PinMismatch as bad:
             secured.close()
-            self._refused = True
             self._emit(ev.CertificateChanged(bad.address, bad.expected, bad.got, str(bad.file), bad.given, bad.name))
             who = f'"{bad.name}" at {self.address}' if bad.name else self.address
-            raise _LinkEnded(
+            raise _Refused(
                 f"refused to talk to {who}: its TLS certificate is not the one "
                 + ("you gave with --fingerprint" if bad.given else "remembered from the first connection")
             ) from None
         except pins.UnreadablePins as exc:  # cannot check: as unsafe as a mismatch, and retrying will not help
             secured.close()
-            self._refused = True
-            raise _LinkEnded(str(exc)) from None
+            raise _Refused(str(exc)) from None
         except OSError as exc:
             where = self.known_servers.path
             if self.fingerprint is not None:  # it matched what the user gave: that is the check
@@ -484,9 +484,7 @@ class Connection:
                 return secured
             # Fail closed: an unsaved pin makes every connection a first use, which checks nothing.
             secured.close()
-            self._refused = True
-            got = fingerprint(der)
-            raise _LinkEnded(pins.unsaved_pin_refusal(self.address, got, where, exc)) from None
+            raise _Refused(pins.unsaved_pin_refusal(self.address, fingerprint(der), where, exc)) from None
         if verdict.pinned_now:
             path = str(self.known_servers.path)
             self._emit(
@@ -793,8 +791,7 @@ class _Link:
         if self.session.refused is not None:
             # Reconnecting with the same password would only be refused again (and count as
             # more failed attempts), so this link ends and no other follows.
-            conn._refused = True
-            raise _LinkEnded(self.session.refused.reason)
+            raise _Refused(self.session.refused.reason)
 
     @property
     def labels(self) -> bool:

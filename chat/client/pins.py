@@ -221,6 +221,25 @@ def wrap(sock: socket.socket, host: str, timeout: float) -> ssl.SSLSocket:
     return client_context().wrap_socket(sock, server_hostname=name)
 
 
+class HandshakeFailed(Exception):
+    """The TLS handshake did not complete; the message says why, in words a user can act on."""
+
+
+def handshake(sock: socket.socket, host: str, address: str, timeout: float) -> tuple[ssl.SSLSocket, bytes]:
+    """TLS on a connected socket: the secured socket and the server's certificate (DER), for
+    :func:`verify`. On failure ``sock`` is closed and :class:`HandshakeFailed` raised."""
+    try:
+        secured = wrap(sock, host, timeout)
+    except OSError as exc:
+        sock.close()
+        raise HandshakeFailed(handshake_failure(address, exc, timeout)) from None
+    try:
+        return secured, secured.getpeercert(binary_form=True) or b""
+    except OSError as exc:
+        secured.close()
+        raise HandshakeFailed(handshake_failure(address, exc, timeout)) from None
+
+
 def handshake_failure(address: str, exc: OSError, timeout: float) -> str:
     """Why the TLS handshake with ``address`` failed, in words a user can act on."""
     hint = f"is that the server's TLS port (usually {TLS_PORT}), and is TLS on there?"

@@ -134,11 +134,9 @@ def probe(
     verdict: pins.Verdict | None = None
     if tls:
         try:
-            sock = pins.wrap(sock, host, max(deadline - time.monotonic(), 0.01))
-        except OSError as exc:
-            sock.close()
-            raise StatusError(pins.handshake_failure(address, exc, timeout)) from None
-        der = sock.getpeercert(binary_form=True) or b""
+            sock, der = pins.handshake(sock, host, address, max(deadline - time.monotonic(), 0.01))
+        except pins.HandshakeFailed as failed:
+            raise StatusError(str(failed)) from None
         if not check_pin:
             verdict = pins.Verdict(fingerprint(der), pinned_now=True)
         else:
