@@ -39,6 +39,10 @@ PLAINTEXT_LOGIN_HELP = (
     "a trusted test setup or a server with auth.sasl_plaintext."
 )
 FINGERPRINT_HELP = "The server's certificate fingerprint (SHA256:…) as its admin told you; implies --tls."
+#: Options chat connect and chat gui share.
+TlsOption = Annotated[bool, typer.Option("--tls", help=TLS_HELP)]
+FingerprintOption = Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)]
+PlaintextLoginOption = Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)]
 FALLBACK_NICK = "guest"
 
 app = typer.Typer(
@@ -178,9 +182,9 @@ def connect(
             "needed to use a nick reserved for it.",
         ),
     ] = None,
-    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
-    fingerprint: Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)] = None,
-    plaintext_login: Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)] = False,
+    tls: TlsOption = False,
+    fingerprint: FingerprintOption = None,
+    plaintext_login: PlaintextLoginOption = False,
 ) -> None:
     """Chat from the terminal."""
     chosen = nick if nick is not None else _default_nick()
@@ -358,7 +362,7 @@ def gui(
         str | None, typer.Argument(help="host[:port] of the server; without it, a form asks (and remembers).")
     ] = None,
     nick: Annotated[str | None, typer.Option("--nick", "-n", help="Nick to use [default: your login name].")] = None,
-    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
+    tls: TlsOption = False,
     password_file: Annotated[
         Path | None,
         typer.Option(
@@ -375,8 +379,8 @@ def gui(
             "needed to use a nick reserved for it.",
         ),
     ] = None,
-    plaintext_login: Annotated[bool, typer.Option("--plaintext-login", help=PLAINTEXT_LOGIN_HELP)] = False,
-    fingerprint: Annotated[str | None, typer.Option("--fingerprint", help=FINGERPRINT_HELP)] = None,
+    plaintext_login: PlaintextLoginOption = False,
+    fingerprint: FingerprintOption = None,
 ) -> None:
     """Chat from a desktop window."""
     pinned = _fingerprint(fingerprint)

@@ -16,6 +16,7 @@ from chat.server.state import Client
 
 log = logging.getLogger(__name__)
 
+
 @command("OPER", min_params=2)
 def oper(core: ServerCore, client: Client, msg: Message) -> None:
     """``OPER <account> <password>``: an account with the oper flag makes its user +o."""
